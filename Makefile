@@ -1,0 +1,100 @@
+# account-analytics: a file-based pipeline. Every target works on a workspace root:
+#   make daily ROOT=some/dir      (default ROOT=. , this repository)
+# Make chains the steps by file dependencies, so a rerun with nothing new does nothing.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules --no-print-directory
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+ROOT ?= .
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON3 ?= python3
+# how long a pipeline run waits for another one to finish before giving up (seconds)
+LOCK_WAIT ?= 0
+ACCOUNT ?=
+FOCUS ?=
+
+DATA := $(ROOT)/data
+DB := $(DATA)/analytics.db
+LOAD_STAMP := $(DATA)/.load.stamp
+BACKFILL_STAMP := $(DATA)/.backfill.stamp
+INSIGHTS := $(DATA)/insights/all.json
+RECOMMEND_STAMP := $(DATA)/.recommend.stamp
+DASHBOARD := $(DATA)/dashboard/all.html
+RAW_FILES = $(wildcard $(ROOT)/data/raw/*/*/*.json)
+ACCOUNT_FILES = $(if $(wildcard $(ROOT)/accounts),$(shell find $(ROOT)/accounts -name config.yml -o -name meta.json -o -name carousel_data.json))
+STEP = $(PY) -m scripts
+LOCKED = $(STEP).lock --root $(ROOT) --wait $(LOCK_WAIT) --
+
+.PHONY: help venv demo test daily weekly load reload
+help:  ## list the targets
+	@grep -hE '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# --- the virtualenv, bootstrapped from pyproject.toml --------------------------------------
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON3) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed  ## create .venv from pyproject.toml
+
+# --- how steps run -----------------------------------------------------------------------
+# A step that partly fails (one bad account, one bad file) has still done all the good work;
+# it records its name in $(PROBLEMS) and the chain goes on, so one bad account never stops the
+# others. Every public target then exits non-zero if any step recorded a problem (for cron).
+PROBLEMS := $(DATA)/.problems
+GOALS ?=
+RUN_STEP = $(1) || { mkdir -p $(DATA); echo "$(2)" >> $(PROBLEMS); }
+PIPELINE = $(LOCKED) $(MAKE) _pipeline ROOT=$(ROOT) GOALS="$(1)"
+
+.PHONY: _pipeline
+_pipeline:
+	rm -f $(PROBLEMS)
+	$(MAKE) $(GOALS) ROOT=$(ROOT)
+	@if [ -s $(PROBLEMS) ]; then \
+	  echo "pipeline: finished with problems in: $$(sort -u $(PROBLEMS) | tr '\n' ' ')(see the errors above)" >&2; \
+	  exit 1; fi
+
+# --- pipelines ---------------------------------------------------------------------------
+daily: $(VENV)/.installed  ## scrape -> load -> backfill (cron, 08:00)
+	$(call PIPELINE,_scrape $(BACKFILL_STAMP))
+
+weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard (cron, Monday 09:00)
+	$(call PIPELINE,$(RECOMMEND_STAMP) $(DASHBOARD))
+
+# everything after scraping: what the demo, and envelopes dropped into data/raw/, run
+OFFLINE_GOALS = $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD)
+
+# --- load: raw envelopes -> SQLite ------------------------------------------------------
+load: $(VENV)/.installed  ## load new raw envelopes into data/analytics.db
+	$(call PIPELINE,$(LOAD_STAMP))
+
+$(LOAD_STAMP): $(RAW_FILES) scripts/load.py scripts/normalize.py $(wildcard sql/*/*.sql) | $(VENV)/.installed
+	$(call RUN_STEP,$(STEP).load --root $(ROOT),load)
+	touch $@
+
+reload: $(VENV)/.installed  ## rebuild data/analytics.db from data/raw (raw files are kept)
+	$(call PIPELINE,_reload)
+
+.PHONY: _reload
+_reload:
+	rm -f $(DB) $(DB)-wal $(DB)-shm $(LOAD_STAMP) $(BACKFILL_STAMP)
+	$(call RUN_STEP,$(STEP).load --root $(ROOT) --full,load)
+	touch $(LOAD_STAMP)
+	$(MAKE) $(BACKFILL_STAMP) ROOT=$(ROOT)
+
+include $(sort $(wildcard mk/*.mk))
+
+# --- demo and tests ----------------------------------------------------------------------
+DEMO := demo
+demo: $(VENV)/.installed  ## build the synthetic demo workspace under demo/ and run the whole pipeline
+	$(STEP).demo --root $(DEMO) --force
+	$(MAKE) _pipeline ROOT=$(DEMO) GOALS="$(OFFLINE_GOALS)"
+	$(STEP).summary --root $(DEMO)
+
+test: $(VENV)/.installed  ## run the test suite
+	$(PY) -m pytest -q

@@ -1,0 +1,20 @@
+# recommend / apply / review: proposals as JSON-patch files, approval by git mv (issue 6)
+.PHONY: recommend apply review
+REC_DIRS = $(wildcard $(ROOT)/recommendations/rejected $(ROOT)/recommendations/applied)
+
+recommend: $(VENV)/.installed  ## 3-5 recommendations per account into recommendations/pending/
+	$(call PIPELINE,$(RECOMMEND_STAMP))
+
+$(RECOMMEND_STAMP): $(INSIGHTS) $(REC_DIRS) scripts/recommend.py
+	$(call RUN_STEP,$(STEP).recommend --root $(ROOT),recommend)
+	touch $@
+
+apply: $(VENV)/.installed  ## apply recommendations/approved/ to each performance_context.json
+	$(call PIPELINE,_apply)
+
+.PHONY: _apply
+_apply:
+	$(call RUN_STEP,$(STEP).apply --root $(ROOT),apply)
+
+review: $(VENV)/.installed  ## approve/reject pending recommendations interactively (ACCOUNT=name)
+	$(STEP).review --root $(ROOT) $(if $(ACCOUNT),--account $(ACCOUNT))

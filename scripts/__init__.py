@@ -1,0 +1,1 @@
+"""account-analytics: small single-purpose steps chained by Make (see README)."""

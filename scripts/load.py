@@ -1,0 +1,214 @@
+"""make load: every raw envelope under data/raw/ into data/analytics.db.
+
+One transaction per file; loading a file twice adds nothing; files already loaded and unchanged
+(same size and mtime) are skipped without being read. A malformed file is reported with its
+reason and moved to data/raw/_rejected/; the others still load and the step exits non-zero.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timezone
+from pathlib import Path
+
+import click
+import jsonschema
+
+from scripts.config import load_accounts
+from scripts.db import open_db
+from scripts.files import read_json
+from scripts.normalize import NORMALIZERS, dedupe, profile_row, snapshot_row
+from scripts.report import Problems
+from scripts.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
+from scripts.workspace import SCHEMA_DIR, Workspace
+
+ENVELOPE_SCHEMA = json.loads((SCHEMA_DIR / "raw_envelope.schema.json").read_text())
+_validator = jsonschema.Draft202012Validator(ENVELOPE_SCHEMA)
+
+
+class RejectedFile(ValueError):
+    pass
+
+
+@dataclass
+class FileResult:
+    account: str
+    platform: str
+    items: int
+    new_posts: int
+    skipped_items: int
+    duplicates: int
+
+
+def read_envelope(path: Path, ws: Workspace) -> dict:
+    """Parse and check one envelope against the schema and against its own path."""
+    try:
+        envelope = read_json(path)
+    except json.JSONDecodeError as exc:
+        raise RejectedFile(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise RejectedFile("not UTF-8 text") from None
+    error = jsonschema.exceptions.best_match(_validator.iter_errors(envelope))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise RejectedFile(f"{where}: {error.message[:200]}")
+    platform, account = path.parent.parent.name, path.parent.name
+    if (envelope["platform"], envelope["account"]) != (platform, account):
+        raise RejectedFile(f"envelope says {envelope['platform']}/{envelope['account']} "
+                           f"but the file lies under {platform}/{account}")
+    try:
+        parse_stamp(path.stem)
+    except ValueError:
+        raise RejectedFile(f"file name is not a UTC stamp ({STAMP_FORMAT})") from None
+    return envelope
+
+
+def _owners(db, post_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """post_id -> (account, platform) for the posts already stored."""
+    if not post_ids:
+        return {}
+    rows = db.execute(f"SELECT post_id, account_name, platform FROM posts WHERE post_id IN "
+                      f"({','.join('?' * len(post_ids))})", post_ids)
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _upsert_posts(db, rows: list[dict]) -> int:
+    """Insert new posts; refresh the platform facts of known ones. Never touches backfill's columns,
+    and a post missing from one scrape is simply not updated (never deleted)."""
+    existing = _owners(db, [r["post_id"] for r in rows])
+    db.conn.executemany("""
+        INSERT INTO posts (account_name, platform, post_id, post_url, caption, media_type,
+                           media_slide_count, is_pinned, published_at, published_local,
+                           first_seen_at, last_seen_at)
+        VALUES (:account_name, :platform, :post_id, :post_url, :caption, :media_type,
+                :media_slide_count, :is_pinned, :published_at, :published_local, :seen, :seen)
+        ON CONFLICT (post_id) DO UPDATE SET
+            post_url = coalesce(excluded.post_url, post_url),
+            caption = coalesce(excluded.caption, caption),
+            media_type = coalesce(excluded.media_type, media_type),
+            media_slide_count = coalesce(excluded.media_slide_count, media_slide_count),
+            published_at = coalesce(published_at, excluded.published_at),
+            published_local = coalesce(excluded.published_local, published_local),
+            is_pinned = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '')
+                             THEN excluded.is_pinned ELSE is_pinned END,
+            first_seen_at = min(coalesce(first_seen_at, excluded.first_seen_at), excluded.first_seen_at),
+            last_seen_at = max(coalesce(last_seen_at, excluded.last_seen_at), excluded.last_seen_at)
+    """, rows)
+    return len({r["post_id"] for r in rows} - set(existing))
+
+
+def load_file(db, ws: Workspace, path: Path, tz) -> FileResult:
+    envelope = read_envelope(path, ws)
+    account, platform = envelope["account"], envelope["platform"]
+    scraped = parse_utc(envelope["scraped_at"])
+    normalize = NORMALIZERS[platform]
+    parsed = [normalize(item) for item in envelope["items"]]
+    items, duplicates = dedupe([p for p in parsed if p is not None])
+    profile = profile_row(envelope.get("profile"))
+    rel = str(path.relative_to(ws.root))
+    seen = to_iso(scraped)
+    post_rows = [{**item.post, "account_name": account, "platform": platform, "seen": seen,
+                  "published_at": to_iso(item.published) if item.published else None,
+                  "published_local": to_local(item.published, tz) if item.published else None}
+                 for item in items]
+    snapshots = [snapshot_row(item, scraped, profile["followers"], rel) for item in items]
+    source = envelope.get("source") or {}
+    stat = path.stat()
+    owners = _owners(db, [row["post_id"] for row in post_rows])
+    foreign = {pid for pid, owner in owners.items() if owner != (account, platform)}
+    if foreign:  # an envelope may never write metrics onto another account's post
+        raise RejectedFile(f"{len(foreign)} item(s) belong to another account's posts "
+                           f"(e.g. {sorted(foreign)[0]})")
+    with db.conn:  # one transaction per file: all of it or none of it
+        new_posts = _upsert_posts(db, post_rows)
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO metrics_snapshots (post_id, scraped_at, age_hours, views, plays, likes,"
+            " comments, shares, saves, engagement_rate, follower_rate, raw_file) VALUES (:post_id,"
+            " :scraped_at, :age_hours, :views, :plays, :likes, :comments, :shares, :saves,"
+            " :engagement_rate, :follower_rate, :raw_file)", snapshots)
+        if envelope.get("profile") is not None:
+            db["profile_snapshots"].upsert({"account_name": account, "platform": platform,
+                                            "scraped_at": seen, **profile},
+                                           pk=("account_name", "platform", "scraped_at"))
+        db["scrape_runs"].upsert({
+            "raw_file": rel, "account_name": account, "platform": platform, "scraped_at": seen,
+            "actor": source.get("actor"), "run_id": source.get("run_id"),
+            "dataset_id": source.get("dataset_id"), "status": source.get("status"),
+            "item_count": len(envelope["items"]), "new_posts": new_posts,
+            "usage_total_usd": source.get("usage_total_usd"),
+            "charged_events": json.dumps(source.get("charged_events")) if source.get("charged_events") else None,
+        }, pk="raw_file")
+        db["raw_files"].upsert({"path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                "account_name": account, "platform": platform, "scraped_at": seen,
+                                "item_count": len(envelope["items"]), "loaded_at": to_iso(utc_now())},
+                               pk="path")
+    return FileResult(account, platform, len(envelope["items"]), new_posts,
+                      len(parsed) - len(items) - duplicates, duplicates)
+
+
+def reject(ws: Workspace, path: Path, reason: str) -> Path:
+    """Move a bad file aside (keeping its layout) with its reason beside it; never delete it."""
+    target = ws.rejected_dir / path.relative_to(ws.raw_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), target)
+    target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    return target
+
+
+def unchanged_files(db) -> dict[str, tuple[int, int]]:
+    return {r["path"]: (r["size"], r["mtime_ns"]) for r in db["raw_files"].rows}
+
+
+def is_unchanged(path: Path, rel: str, known: dict) -> bool:
+    stat = path.stat()
+    return known.get(rel) == (stat.st_size, stat.st_mtime_ns)
+
+
+def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False) -> Problems:
+    problems = Problems("load")
+    configs, config_errors = load_accounts(ws)
+    for line in config_errors:
+        problems.add(line)
+    db = open_db(ws.db_path)
+    known = {} if full else unchanged_files(db)
+    totals: Counter = Counter()
+    new_posts: Counter = Counter()
+    loaded = 0
+    for path in ws.raw_files():
+        rel = str(path.relative_to(ws.root))
+        if is_unchanged(path, rel, known):
+            continue
+        account = path.parent.name
+        tz = configs[account].tz if account in configs else None
+        try:
+            result = load_file(db, ws, path, tz or timezone.utc)
+        except RejectedFile as exc:
+            problems.add(f"{rel}: {exc}; moved to {reject(ws, path, str(exc)).relative_to(ws.root)}")
+            continue
+        loaded += 1
+        totals[(result.account, result.platform)] += result.items
+        new_posts[(result.account, result.platform)] += result.new_posts
+    if not quiet:
+        for (account, platform), items in sorted(totals.items()):
+            print(f"Loaded {items} items for {account} ({platform}), "
+                  f"{new_posts[(account, platform)]} new posts")
+        print(f"load: {loaded} new or changed raw files loaded into {ws.db_path}")
+    return problems
+
+
+@click.command()
+@click.option("--root", default=".", type=click.Path(file_okay=False), help="Workspace root (ROOT)")
+@click.option("--full", is_flag=True, help="Re-read every raw file, loaded or not (make reload)")
+@click.option("--quiet", is_flag=True, help="Only print problems")
+def cli(root: str, full: bool, quiet: bool) -> None:
+    """Load raw envelopes (data/raw/<platform>/<account>/<stamp>.json) into data/analytics.db."""
+    problems = load_workspace(Workspace(root), full=full, quiet=quiet)
+    sys.exit(problems.exit_code())
+
+
+if __name__ == "__main__":
+    cli()

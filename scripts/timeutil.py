@@ -1,0 +1,44 @@
+"""UTC timestamps in one format everywhere: 'YYYY-MM-DDTHH:MM:SSZ'; stamps 'YYYYMMDDTHHMMSSZ'."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def parse_utc(value) -> datetime | None:
+    """An ISO-8601 string (any offset, 'Z' allowed) or epoch seconds -> aware UTC datetime, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    if parsed.tzinfo is None:  # the actors always send UTC; a naive value is read as UTC
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def to_iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(ISO_FORMAT)
+
+
+def to_stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(STAMP_FORMAT)
+
+
+def parse_stamp(stamp: str) -> datetime:
+    return datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def to_local(moment: datetime, tz: ZoneInfo) -> str:
+    """Wall-clock time in the account's timezone, without offset (what SQLite's strftime reads)."""
+    return moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

@@ -1,0 +1,116 @@
+"""The workspace layout: the one place that knows where every artifact lives (SPEC)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PLATFORMS = ("tiktok", "instagram")
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+REC_STATES = ("pending", "approved", "applied", "rejected")
+# the repository's own sql/ and schemas/ serve every workspace
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_DIR / "sql"
+SCHEMA_DIR = PROJECT_DIR / "schemas"
+
+
+class WorkspaceError(ValueError):
+    """An input that breaks the workspace contract; the message names the file."""
+
+
+def check_account_name(name: str, where: str = "") -> str:
+    if not isinstance(name, str) or not ACCOUNT_NAME.match(name) or ".." in name:
+        raise WorkspaceError(f"{where}invalid account name {name!r} (must match {ACCOUNT_NAME.pattern})")
+    return name
+
+
+def check_platform(platform: str, where: str = "") -> str:
+    if platform not in PLATFORMS:
+        raise WorkspaceError(f"{where}unknown platform {platform!r} (expected one of {', '.join(PLATFORMS)})")
+    return platform
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    def __init__(self, root: str | Path = "."):
+        object.__setattr__(self, "root", Path(root))
+
+    # accounts/
+    @property
+    def accounts_dir(self) -> Path:
+        return self.root / "accounts"
+
+    def account_dir(self, account: str) -> Path:
+        return self.accounts_dir / check_account_name(account)
+
+    def config_path(self, account: str) -> Path:
+        return self.account_dir(account) / "config.yml"
+
+    def output_dir(self, account: str) -> Path:
+        return self.account_dir(account) / "output"
+
+    def context_path(self, account: str) -> Path:
+        return self.account_dir(account) / "performance_context.json"
+
+    def account_names(self) -> list[str]:
+        """Folders under accounts/ that hold a config.yml, valid names only, sorted."""
+        if not self.accounts_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.accounts_dir.iterdir()
+                      if (p / "config.yml").is_file() and ACCOUNT_NAME.match(p.name))
+
+    # data/
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.raw_dir / "_rejected"
+
+    def raw_path(self, platform: str, account: str, stamp: str) -> Path:
+        return self.raw_dir / check_platform(platform) / check_account_name(account) / f"{stamp}.json"
+
+    def raw_files(self) -> list[Path]:
+        """Every envelope in the SPEC layout data/raw/<platform>/<account>/<stamp>.json, oldest first."""
+        files = [p for platform in PLATFORMS for p in (self.raw_dir / platform).glob("*/*.json")]
+        return sorted(files, key=lambda p: (p.stem, p.parent.parent.name, p.parent.name))
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "analytics.db"
+
+    @property
+    def insights_dir(self) -> Path:
+        return self.data_dir / "insights"
+
+    def insights_path(self, account: str) -> Path:
+        return self.insights_dir / f"{check_account_name(account)}.json"
+
+    @property
+    def all_insights_path(self) -> Path:
+        return self.insights_dir / "all.json"
+
+    @property
+    def dashboard_dir(self) -> Path:
+        return self.data_dir / "dashboard"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / ".pipeline.lock"
+
+    # recommendations/
+    @property
+    def recommendations_dir(self) -> Path:
+        return self.root / "recommendations"
+
+    def rec_dir(self, state: str) -> Path:
+        if state not in REC_STATES:
+            raise WorkspaceError(f"unknown recommendation state {state!r}")
+        return self.recommendations_dir / state

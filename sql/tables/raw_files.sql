@@ -1,0 +1,11 @@
+-- Which envelopes are loaded; lets load skip unchanged files without reading them.
+CREATE TABLE IF NOT EXISTS raw_files (
+    path TEXT PRIMARY KEY,               -- relative to the workspace root
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    account_name TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    scraped_at TEXT NOT NULL,
+    item_count INTEGER NOT NULL,
+    loaded_at TEXT NOT NULL
+);
