@@ -1,0 +1,50 @@
+"""Shared test helpers: build the synthetic demo workspace and run pipeline steps end to end."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.demo import build_workspace
+from scripts.workspace import PROJECT_DIR, Workspace
+
+DEMO_END = "2026-11-23"
+
+
+def run_step(step: str, root: Path, *args: str, env: dict | None = None, check: bool = True,
+             input: str | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m scripts.<step> --root <root> ...` as make would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run([sys.executable, "-m", f"scripts.{step}", "--root", str(root), *args],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, env=full_env, input=input)
+    if check and result.returncode != 0:
+        raise AssertionError(f"scripts.{step} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def build_demo(root: Path, *, null: bool = False, seed: int = 7, days: int = 120, accounts: int = 4,
+               steps: tuple[str, ...] = ("load",)) -> Workspace:
+    """Generate a synthetic workspace at root and run the given pipeline steps on it."""
+    from datetime import date
+    build_workspace(Path(root), seed=seed, days=days, end=date.fromisoformat(DEMO_END), null=null,
+                    accounts=accounts)
+    for step in steps:
+        run_step(step, root)
+    return Workspace(root)
+
+
+@pytest.fixture(scope="session")
+def loaded_demo(tmp_path_factory) -> Workspace:
+    """The planted demo world, loaded. Read-only: copy it (demo_copy) before changing anything."""
+    return build_demo(tmp_path_factory.mktemp("demo") / "ws")
+
+
+@pytest.fixture
+def demo_copy(loaded_demo, tmp_path) -> Workspace:
+    target = tmp_path / "ws"
+    shutil.copytree(loaded_demo.root, target)
+    return Workspace(target)
