@@ -22,7 +22,7 @@ from scripts.config import load_accounts
 from scripts.db import open_db
 from scripts.files import read_json
 from scripts.normalize import NORMALIZERS, dedupe, profile_row, snapshot_row
-from scripts.report import Problems
+from scripts.problems import Problems
 from scripts.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
 from scripts.workspace import SCHEMA_DIR, Workspace
 
