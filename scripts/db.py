@@ -1,6 +1,7 @@
 """The SQLite data layer: tables and views come from sql/, applied idempotently on every open."""
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import sqlite_utils
 from scripts.workspace import SQL_DIR
 
 TABLES_DIR = SQL_DIR / "tables"
+CONSTANT = re.compile(r"^(-?\d+(\.\d+)?|'[^']*'|NULL)$", re.IGNORECASE)
 VIEWS_DIR = SQL_DIR / "views"
 
 
@@ -36,10 +38,13 @@ def _declared_columns(create_sql: str) -> dict[str, dict[str, str]]:
 def _add_missing_columns(db: sqlite_utils.Database, create_sql: str) -> None:
     """A database made by an older version gains the columns a newer sql/ file declares."""
     for table, columns in _declared_columns(create_sql).items():
+        if not db[table].exists():
+            continue
         existing = {c.name for c in db[table].columns}
         for name, (col_type, default) in columns.items():
             if name not in existing:
-                default_sql = f" DEFAULT {default}" if default is not None and not default.startswith("(") else ""
+                # ALTER TABLE accepts only constant defaults; expressions are left out
+                default_sql = f" DEFAULT {default}" if default and CONSTANT.match(default) else ""
                 db.execute(f"ALTER TABLE [{table}] ADD COLUMN [{name}] {col_type}{default_sql}")
 
 
@@ -48,8 +53,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     a second run with the same files leaves PRAGMA schema_version unchanged."""
     for path in table_sql_files():
         sql = path.read_text(encoding="utf-8")
+        _add_missing_columns(db, sql)  # first, so indexes on new columns can be created
         db.executescript(sql)
-        _add_missing_columns(db, sql)
     for path in view_sql_files():
         db.create_view(path.stem, path.read_text(encoding="utf-8").strip().rstrip(";"), replace=True)
 
