@@ -1,11 +1,14 @@
 # recommend / apply / review: proposals as JSON-patch files, approval by git mv (issue 6)
 .PHONY: recommend apply review
+# a rejection (git mv into rejected/) or an apply changes these folders: recommend must look again
 REC_DIRS = $(wildcard $(ROOT)/recommendations/rejected $(ROOT)/recommendations/applied)
+RECOMMEND_SOURCES = scripts/recommend.py scripts/recommend_rules.py scripts/recommend_claude.py \
+	scripts/recommendations.py schemas/performance_context.schema.json schemas/recommendation.schema.json
 
 recommend: $(VENV)/.installed  ## 3-5 recommendations per account into recommendations/pending/
 	$(call PIPELINE,$(RECOMMEND_STAMP))
 
-$(RECOMMEND_STAMP): $(INSIGHTS) $(REC_DIRS) scripts/recommend.py
+$(RECOMMEND_STAMP): $(INSIGHTS) $(REC_DIRS) $(RECOMMEND_SOURCES)
 	$(call RUN_STEP,$(STEP).recommend --root $(ROOT),recommend)
 	touch $@
 

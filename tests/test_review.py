@@ -1,0 +1,73 @@
+"""make review: [y] approve [n] reject [s] skip, read line by line from stdin (pipe, tmux, terminal)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from scripts.db import open_db
+from scripts.workspace import Workspace
+from tests.conftest import build_demo, run_step
+from tests.test_recommend import WEEK1, git, write_insights
+
+
+@pytest.fixture(scope="module")
+def proposed(tmp_path_factory) -> Workspace:
+    ws = build_demo(tmp_path_factory.mktemp("review") / "ws", days=30, accounts=2)
+    write_insights(ws)
+    run_step("recommend", ws.root, "--now", WEEK1)
+    return ws
+
+
+@pytest.fixture
+def ws(proposed, tmp_path) -> Workspace:
+    shutil.copytree(proposed.root, tmp_path / "ws")
+    return Workspace(tmp_path / "ws")
+
+
+def names(ws: Workspace, state: str, account: str) -> list[str]:
+    return sorted(p.name for p in ws.rec_dir(state).glob(f"{account}--*.json"))
+
+
+def test_piped_answers_approve_reject_and_skip_in_order(ws):
+    account, other = ws.account_names()
+    queue = names(ws, "pending", account)
+    other_before = names(ws, "pending", other)
+    result = run_step("review", ws.root, "--account", account, input="y\nn\ns\n")
+    assert f"You have {len(queue)} pending recommendations" in result.stdout
+    assert "[y] approve  [n] reject  [s] skip" in result.stdout
+    assert "Proposed: " in result.stdout and "[HIGH]" in result.stdout
+    assert names(ws, "approved", account) == [queue[0]]
+    assert names(ws, "rejected", account) == [queue[1]]
+    assert names(ws, "pending", account) == queue[2:]            # skipped, then input ended
+    assert names(ws, "pending", other) == other_before           # --account limits the queue
+    assert "1 approved, 1 rejected, 1 skipped" in result.stdout
+    rows = {r["id"] + ".json": r["status"] for r in open_db(ws.db_path).query("SELECT id, status FROM recommendations")}
+    assert rows[queue[0]] == "approved" and rows[queue[1]] == "rejected" and rows[queue[2]] == "pending"
+
+
+def test_unknown_keys_are_asked_again_and_q_quits(ws):
+    account = ws.account_names()[0]
+    queue = names(ws, "pending", account)
+    result = run_step("review", ws.root, "--account", account, input="maybe\nn\nq\ny\n")
+    assert "please answer y, n, s or q" in result.stdout
+    assert names(ws, "rejected", account) == [queue[0]]
+    assert names(ws, "approved", account) == []                  # 'q' stopped before the 'y'
+
+
+def test_review_uses_git_mv_in_a_work_tree(ws):
+    git(ws.root, "init", "-q")
+    git(ws.root, "add", "recommendations")
+    git(ws.root, "commit", "-qm", "proposals")
+    account = ws.account_names()[0]
+    first = names(ws, "pending", account)[0]
+    run_step("review", ws.root, "--account", account, input="y\n")
+    status = git(ws.root, "status", "--porcelain")
+    assert f"R  recommendations/pending/{first} -> recommendations/approved/{first}" in status
+
+
+def test_no_pending_and_bad_account_name(ws):
+    result = run_step("review", ws.root, "--account", "nobody", input="")
+    assert "No pending recommendations for nobody" in result.stdout
+    bad = run_step("review", ws.root, "--account", "../etc", input="", check=False)
+    assert bad.returncode != 0 and "invalid account name" in bad.stderr
