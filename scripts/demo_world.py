@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-HOOK_STYLES = ("number_specific", "generic_question", "controversy_light", "how_to", "statement")
-CTAS = ("save_this", "comment", "follow", "share", "none")
+from scripts.classify import CTAS, HOOK_STYLES  # the one vocabulary the classifier also uses
+
 FORMATS = ("habit_list", "step_guide", "scripts", "boring_habits", "how_to")
 
 PILLARS = {

@@ -18,15 +18,12 @@ from pathlib import Path
 import jsonpatch
 import jsonschema
 
+from scripts.classify import HOOK_STYLES
 from scripts.config import AccountConfig
 from scripts.files import read_json
 from scripts.timeutil import parse_utc, utc_now
 from scripts.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
 
-try:  # the classifier owns the hook-style names; until it lands they sit in the demo world
-    from scripts.classify import HOOK_STYLES
-except ImportError:  # pragma: no cover
-    from scripts.demo_world import HOOK_STYLES
 
 CATEGORIES = ("format_weight", "hook_style", "topic_priority", "pillar_rebalance", "format_experiment",
               "failure_pattern", "80_20_insight", "save_vs_share", "slide_count", "cta_strategy")
