@@ -67,7 +67,8 @@ weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard (cron, Monday 0
 	$(call PIPELINE,$(RECOMMEND_STAMP) $(DASHBOARD))
 
 # everything after scraping: what the demo, and envelopes dropped into data/raw/, run
-OFFLINE_GOALS = $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD)
+.PHONY: _offline
+_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD)
 
 # --- load: raw envelopes -> SQLite ------------------------------------------------------
 load: $(VENV)/.installed  ## load new raw envelopes into data/analytics.db
@@ -93,7 +94,7 @@ include $(sort $(wildcard mk/*.mk))
 DEMO := demo
 demo: $(VENV)/.installed  ## build the synthetic demo workspace under demo/ and run the whole pipeline
 	$(STEP).demo --root $(DEMO) --force
-	$(MAKE) _pipeline ROOT=$(DEMO) GOALS="$(OFFLINE_GOALS)"
+	$(MAKE) _pipeline ROOT=$(DEMO) GOALS=_offline
 	$(STEP).summary --root $(DEMO)
 
 test: $(VENV)/.installed  ## run the test suite

@@ -1,7 +1,10 @@
 # analyze: the ten analysis dimensions into data/insights/ (issue 5)
 .PHONY: analyze
+ANALYZE_SOURCES = scripts/analyze.py scripts/stats.py $(wildcard scripts/analyze_*.py) schemas/insights.schema.json
+
 analyze: $(VENV)/.installed  ## findings with their evidence into data/insights/<account>.json and all.json
 	$(call PIPELINE,$(INSIGHTS))
 
-$(INSIGHTS): $(BACKFILL_STAMP) scripts/analyze.py
+# analyze writes all.json last and always, so it is this step's stamp
+$(INSIGHTS): $(BACKFILL_STAMP) $(ANALYZE_SOURCES)
 	$(call RUN_STEP,$(STEP).analyze --root $(ROOT),analyze)

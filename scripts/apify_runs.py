@@ -20,6 +20,7 @@ from apify_client.errors import ApifyApiError
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scripts.textsafety import scrub
 from scripts.workspace import PLATFORMS, PROJECT_DIR, Workspace
 
 SETTINGS_NAME = "scrape.yml"
@@ -132,7 +133,7 @@ class Connection:
     api_url: str = DEFAULT_API_URL
 
     def scrub(self, text: str) -> str:
-        text = text.replace(self.token, "***")
+        text = scrub(text, self.token)
         return re.sub(r"(token=)[^&\s'\"]+", r"\1***", text)  # a URL with ?token=, whoever's
 
 

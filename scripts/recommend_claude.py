@@ -17,6 +17,7 @@ import os
 import anthropic
 
 from scripts.recommendations import CATEGORIES, CATEGORY_FIELDS, context_schema
+from scripts.textsafety import printable, scrub
 
 DEFAULT_MODEL = "claude-sonnet-5-5"  # the current Sonnet
 # Models that answer a forced tool_choice with HTTP 400 (Sonnet 5.5's breaking change): they get
@@ -156,7 +157,9 @@ def propose(inputs) -> tuple[list[dict], str]:
     try:
         response = client().messages.create(**request(inputs, model))
     except anthropic.APIError as exc:
-        raise ClaudeUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        # the server's message may quote what it was sent, the key included
+        message = printable(scrub(str(exc), os.environ.get("ANTHROPIC_API_KEY")))
+        raise ClaudeUnavailable(f"{type(exc).__name__}: {message[:200]}") from None
     log_usage(inputs.account, model, response.usage)
     calls = [b for b in response.content if b.type == "tool_use" and b.name == TOOL_NAME]
     if not calls:

@@ -77,7 +77,7 @@ def _named(finding: dict, key: str, plural: str) -> list[str]:
 def _target_weight(finding: dict, current: float) -> float:
     effect = finding.get("effect")
     better = finding.get("direction") == "better"
-    if isinstance(effect, (int, float)) and effect > 0 and finding.get("effect_kind") in (None, "ratio_of_medians", "ratio"):
+    if isinstance(effect, (int, float)) and effect > 0 and finding.get("effect_kind") in (None, "ratio_of_medians", "adjusted_ratio", "ratio"):
         target = math.sqrt(effect)  # half the log effect: a nudge, not a bet
     else:
         target = 1.0 + (DEFAULT_STEP if better else -DEFAULT_STEP)

@@ -15,6 +15,7 @@ import click
 from scripts.db import open_db
 from scripts.problems import Problems
 from scripts.recommendations import RecError, describe_patch, move, read_states, sync_db
+from scripts.textsafety import printable
 from scripts.workspace import Workspace, WorkspaceError, check_account_name
 
 ANSWERS = {"y": "approved", "n": "rejected", "s": None}
@@ -35,12 +36,12 @@ def ask(prompt: str) -> str | None:
 
 
 def show(number: int, rec) -> None:
-    data = rec.data
-    print(f"{number}. [{data['confidence'].upper()}] {data['category']}: {data['insight']}")
+    data = rec.data  # a hand-edited or Claude-worded file: its text is printed, never interpreted
+    print(printable(f"{number}. [{data['confidence'].upper()}] {data['category']}: {data['insight']}"))
     evidence = data["evidence"]
     if evidence.get("n"):
-        print(f"   Evidence: {evidence['finding']} ({evidence['n']} posts sampled)")
-    print(f"   Proposed: {'; '.join(describe_patch(data['patch']))}")
+        print(printable(f"   Evidence: {evidence['finding']} ({evidence['n']} posts sampled)"))
+    print(printable(f"   Proposed: {'; '.join(describe_patch(data['patch']))}"))
 
 
 def review(ws: Workspace, account: str | None) -> Problems:

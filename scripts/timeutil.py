@@ -24,7 +24,8 @@ def parse_utc(value) -> datetime | None:
 
 
 def to_iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(ISO_FORMAT)
+    """ISO_FORMAT, written with isoformat: strftime costs a third of the loader's Python time."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def to_stamp(moment: datetime) -> str:
@@ -37,7 +38,7 @@ def parse_stamp(stamp: str) -> datetime:
 
 def to_local(moment: datetime, tz: ZoneInfo) -> str:
     """Wall-clock time in the account's timezone, without offset (what SQLite's strftime reads)."""
-    return moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")
+    return moment.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def utc_now() -> datetime:

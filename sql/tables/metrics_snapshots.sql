@@ -15,4 +15,6 @@ CREATE TABLE IF NOT EXISTS metrics_snapshots (
     raw_file TEXT,                       -- the envelope this row came from
     UNIQUE (post_id, scraped_at)
 );
-CREATE INDEX IF NOT EXISTS idx_snapshots_post_time ON metrics_snapshots (post_id, scraped_at);
+-- UNIQUE (post_id, scraped_at) is already the index the views use; a second copy of it only
+-- slowed every load (databases made before this line lose it here).
+DROP INDEX IF EXISTS idx_snapshots_post_time;

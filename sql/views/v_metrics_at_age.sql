@@ -1,6 +1,6 @@
--- Metrics at a fixed age (days 1, 3, 7, 30 after publishing): the first snapshot taken at or
+-- Metrics at a fixed age (days 1, 3, 7, 14, 21, 30 after publishing): the first snapshot taken at or
 -- after that age, if it was taken within 36 hours of it. Posts are compared at the same age.
-WITH ages(age_day) AS (VALUES (1), (3), (7), (30)),
+WITH ages(age_day) AS (VALUES (1), (3), (7), (14), (21), (30)),
 candidates AS (
     SELECT ms.*, a.age_day,
            ROW_NUMBER() OVER (PARTITION BY ms.post_id, a.age_day ORDER BY ms.age_hours) AS rank

@@ -1,0 +1,46 @@
+"""The Make chain itself: `make demo` end to end on a fresh workspace, then a no-op `make weekly`."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from scripts.workspace import PROJECT_DIR, Workspace
+
+STEP_COMMANDS = ("scripts.load", "scripts.backfill", "scripts.analyze", "scripts.recommend", "scripts.dashboard")
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", *args], cwd=PROJECT_DIR, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("make") / "demo"
+    return root, make("demo", f"DEMO={root}")
+
+
+def test_make_demo_runs_every_step_and_ends_with_the_summary(demo_run):
+    root, result = demo_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in STEP_COMMANDS:
+        assert step in result.stdout
+    ws = Workspace(root)
+    accounts = ws.account_names()
+    assert len(accounts) == 4
+    for account in accounts:
+        assert account in result.stdout.split("Next:")[0]
+        assert ws.insights_path(account).exists()
+        assert list(ws.rec_dir("pending").glob(f"{account}--*.json"))
+        assert (ws.dashboard_dir / f"{account}.html").exists()
+    assert json.loads(ws.all_insights_path.read_text())["findings"]
+    assert f"make review ROOT={root} ACCOUNT=" in result.stdout
+
+
+def test_second_weekly_with_nothing_new_runs_no_step(demo_run):
+    root, first = demo_run
+    assert first.returncode == 0
+    again = make("weekly", f"ROOT={root}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not [step for step in STEP_COMMANDS if step in again.stdout], again.stdout
