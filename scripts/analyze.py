@@ -24,7 +24,7 @@ from scripts.analyze_model import LeverModel
 from scripts.analyze_portfolio import cross_account, exploration
 from scripts.config import AccountConfig, load_accounts
 from scripts.db import open_db
-from scripts.files import write_text_atomic
+from scripts.files import WriteFailed, write_text_atomic
 from scripts.problems import Problems
 from scripts.timeutil import to_iso, utc_now
 from scripts.workspace import SCHEMA_DIR, Workspace
@@ -153,6 +153,9 @@ def analyze_workspace(ws: Workspace, quiet: bool = False) -> Problems:
             for fmt, fid in long_tail_formats(doc["findings"]).items():
                 long_tail.setdefault(fmt, f"{account}: {fid}")
             write_text_atomic(ws.insights_path(account), insights_text(doc))
+        except WriteFailed as exc:
+            problems.add(str(exc))
+            continue
         except Exception as exc:
             problems.add(f"{ws.insights_path(account)}: analysis failed ({type(exc).__name__}: {exc})")
             continue
@@ -160,6 +163,8 @@ def analyze_workspace(ws: Workspace, quiet: bool = False) -> Problems:
         lines += summary_lines(account, doc["findings"])
     try:  # last, so all.json is the step's stamp; a failure here is one line too, and Make retries
         lines += summary_lines("across accounts", analyze_across(ws, datas, models, long_tail))
+    except WriteFailed as exc:
+        problems.add(str(exc))
     except Exception as exc:
         problems.add(f"{ws.all_insights_path}: analysis failed ({type(exc).__name__}: {exc})")
     if not quiet:

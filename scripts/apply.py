@@ -11,6 +11,7 @@ file's state afterwards, rejected/ included.
 """
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime
 
@@ -18,7 +19,7 @@ import click
 
 from scripts.config import AccountConfig, load_accounts
 from scripts.db import open_db
-from scripts.files import read_json, write_json_atomic
+from scripts.files import WriteFailed, read_json, write_json_atomic
 from scripts.problems import Problems
 from scripts.recommendations import (APPLY_FIELDS, RecError, RecFile, apply_patch, clock, context_error,
                                      load_context, move, read_states, sync_db)
@@ -86,10 +87,16 @@ def apply_workspace(ws: Workspace, now: datetime) -> Problems:
         except RecError as exc:
             problems.add(f"{rel}: {exc}; nothing written, the file stays in approved/")
             continue
+        except WriteFailed as exc:  # disk full: the old context is intact, the file applies next run
+            problems.add(f"{exc}; {rel} stays in approved/")
+            continue
         approved_at[rec.data["id"]] = to_iso(now)
         print(f"apply: {rec.data['id']}: applied to {ws.context_path(rec.account).relative_to(ws.root)}")
     everything, _ = read_states(ws)
-    sync_db(open_db(ws.db_path), ws, everything, approved_at)
+    try:
+        sync_db(open_db(ws.db_path), ws, everything, approved_at)
+    except sqlite3.Error as exc:  # the files are the truth; the table mirrors them on the next run
+        problems.add(f"{ws.db_path}: cannot record the recommendation states ({exc})")
     print(f"apply: {len(approved_at)} applied, {len(approved) - len(approved_at) + len(bad_files)} left in approved/")
     return problems
 

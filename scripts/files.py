@@ -11,12 +11,32 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+# mkstemp creates files for the owner only; artifacts get the usual mode, as open() would give
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+ARTIFACT_MODE = 0o666 & ~_UMASK
+
+
+class WriteFailed(OSError):
+    """An artifact could not be written (disk full, no permission); the old one is intact."""
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    """Write to a temporary file in the same folder, fsync, then rename over the target.
+    On failure the old file is untouched, the temporary file removed, and WriteFailed says
+    which file in one line."""
     path = Path(path)
+    try:
+        _write_and_rename(path, text)
+    except OSError as exc:
+        raise WriteFailed(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _write_and_rename(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, ARTIFACT_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

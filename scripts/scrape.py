@@ -17,7 +17,7 @@ import click
 from scripts.apify_runs import (NO_TOKEN, Connection, Job, JobResult, ScrapeSettings, SettingsError,
                                 connect, load_settings, run_jobs, settings_path)
 from scripts.config import AccountConfig, load_accounts
-from scripts.files import read_json, write_json_atomic
+from scripts.files import WriteFailed, read_json, write_json_atomic
 from scripts.normalize import NORMALIZERS, count
 from scripts.problems import Problems
 from scripts.timeutil import to_iso, to_stamp, utc_now
@@ -199,8 +199,8 @@ def write_platform(ws: Workspace, platform: str, profiles: list[Profile],
 def write_envelope(target, envelope: dict, problems: Problems) -> bool:
     try:
         write_json_atomic(target, envelope)
-    except OSError as exc:
-        problems.add(f"{target}: cannot write ({exc.strerror})")
+    except WriteFailed as exc:  # names the file and the reason
+        problems.add(str(exc))
         return False
     return True
 
