@@ -6,7 +6,6 @@ ABORTED run instead of raising, and `logger=None` skips the log streaming and it
 """
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,9 +16,9 @@ from pathlib import Path
 import yaml
 from apify_client import ApifyClient
 from apify_client.errors import ApifyApiError
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scripts.credentials import read_secret
 from scripts.textsafety import scrub
 from scripts.workspace import PLATFORMS, PROJECT_DIR, Workspace
 
@@ -111,19 +110,6 @@ def load_settings(path: Path) -> ScrapeSettings:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise SettingsError(f"{path}: {where}: {first['msg']}") from None
-
-
-# --- secrets --------------------------------------------------------------------------------
-def read_secret(name: str, ws: Workspace) -> str | None:
-    """The environment first (set but empty means 'none', as python-dotenv treats it), then
-    <ROOT>/.env, then the repository's .env. Read, never put into os.environ."""
-    value = os.environ.get(name)
-    for env_file in (ws.root / ".env", PROJECT_DIR / ".env"):
-        if value is not None:
-            break
-        if env_file.is_file():
-            value = dotenv_values(env_file).get(name)
-    return value.strip() if value and value.strip() else None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ reason and moved to data/raw/_rejected/; the others still load and the step exit
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from collections import Counter

@@ -9,7 +9,6 @@ words the proposals (scripts/recommend_claude.py); its answer is vetted exactly 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import jsonschema
 
 from scripts import recommend_rules
 from scripts.config import AccountConfig, load_accounts
+from scripts.credentials import read_secret
 from scripts.db import open_db
 from scripts.files import read_json, write_json_atomic
 from scripts.problems import Problems
@@ -170,17 +170,17 @@ def vet_all(raws: list[dict], inputs: AccountInputs, source: str, notes: list[st
 
 
 def propose(inputs: AccountInputs, blocked: set[frozenset], busy: set[str], slots: int,
-            notes: list[str]) -> list[dict]:
+            notes: list[str], api_key: str | None) -> list[dict]:
     """Claude's proposals when a key is set (topped up by the rules), the rules' otherwise."""
     def rules() -> list[dict]:
         raws = recommend_rules.propose(list(inputs.findings.values()), inputs.context, inputs.hooks_by_style)
         return vet_all(raws, inputs, "rules", notes)
 
-    if not os.environ.get("ANTHROPIC_API_KEY"):
+    if not api_key:
         return choose(rules(), blocked, busy, slots)
     from scripts import recommend_claude
     try:
-        raws, model = recommend_claude.propose(inputs)
+        raws, model = recommend_claude.propose(inputs, api_key)
     except recommend_claude.ClaudeUnavailable as exc:
         print(f"recommend: {inputs.account}: Claude unavailable ({exc}); falling back to the rules")
         return choose(rules(), blocked, busy, slots)
@@ -248,6 +248,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         problems.add(str(exc))
         cross = []
     db = open_db(ws.db_path)
+    api_key = read_secret("ANTHROPIC_API_KEY", ws)
     taken = {r.path.stem for r in existing}
     notes: list[str] = []
     for account, config in configs.items():
@@ -264,7 +265,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         by_style, posts = post_examples(db, account)
         inputs = AccountInputs(account, config, findings, context, by_style, posts)
         chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account),
-                         free_slots(existing, account, now), notes)
+                         free_slots(existing, account, now), notes, api_key)
         written = write_pending(ws, account, chosen, now, taken)
         existing += written
         sources = ", ".join(sorted({r.data["source"] for r in written})) or "-"

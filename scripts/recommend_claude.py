@@ -6,7 +6,7 @@ static and marked for prompt caching; everything about the account (context, fin
 captions) goes in the user turn as JSON data inside tags, with `<` escaped so no caption can
 close a tag and pose as instructions. The answer is untrusted: recommend.vet() checks every item.
 
-Settings (environment): ANTHROPIC_API_KEY, ANTHROPIC_MODEL (default DEFAULT_MODEL),
+Settings (environment): ANTHROPIC_API_KEY (or a .env file: scripts/credentials.py), ANTHROPIC_MODEL (default DEFAULT_MODEL),
 RECOMMEND_MAX_RETRIES (default 2), RECOMMEND_TIMEOUT seconds (default 120).
 """
 from __future__ import annotations
@@ -128,8 +128,8 @@ def request(inputs, model: str) -> dict:
     return params
 
 
-def client() -> anthropic.Anthropic:
-    return anthropic.Anthropic(max_retries=int(os.environ.get("RECOMMEND_MAX_RETRIES", "2")),
+def client(api_key: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=api_key, max_retries=int(os.environ.get("RECOMMEND_MAX_RETRIES", "2")),
                                timeout=float(os.environ.get("RECOMMEND_TIMEOUT", "120")))
 
 
@@ -151,14 +151,14 @@ def log_usage(account: str, model: str, usage) -> None:
           + (f"about ${cost:.4f}" if cost is not None else "cost unknown for this model"))
 
 
-def propose(inputs) -> tuple[list[dict], str]:
+def propose(inputs, api_key: str) -> tuple[list[dict], str]:
     """Claude's raw proposals for one account, and the model that made them."""
     model = model_name()
     try:
-        response = client().messages.create(**request(inputs, model))
+        response = client(api_key).messages.create(**request(inputs, model))
     except anthropic.APIError as exc:
         # the server's message may quote what it was sent, the key included
-        message = printable(scrub(str(exc), os.environ.get("ANTHROPIC_API_KEY")))
+        message = printable(scrub(str(exc), api_key))
         raise ClaudeUnavailable(f"{type(exc).__name__}: {message[:200]}") from None
     log_usage(inputs.account, model, response.usage)
     calls = [b for b in response.content if b.type == "tool_use" and b.name == TOOL_NAME]

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from scripts.db import open_db
 from scripts.recommendations import change_signature
-from scripts.workspace import Workspace
+from scripts.workspace import PROJECT_DIR, Workspace
 from tests.conftest import build_demo, run_step
 from tests.fake_anthropic import OVERLOADED, SERVER_ERROR, FakeAnthropic, tool_use_message
 from tests.test_recommend import WEEK1, pending, write_insights
@@ -153,3 +156,19 @@ def test_claude_does_not_repropose_what_is_pending(ws):
     second = [r for r in pending(ws) if r["created_at"].startswith("2026-11-30")]
     before = {(r["account"], change_signature(r["patch"])) for r in first}
     assert not [r for r in second if (r["account"], change_signature(r["patch"])) in before]
+
+
+def test_the_key_may_come_from_the_workspace_dotenv(ws):
+    """A key kept in <ROOT>/.env (where cron users keep it) is used, and is written nowhere."""
+    (ws.root / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-from-dotenv\n")
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    with FakeAnthropic() as fake:
+        fake.answers = [(200, hostile_answer)]
+        settings = claude_env(fake)
+        del settings["ANTHROPIC_API_KEY"]
+        result = subprocess.run([sys.executable, "-m", "scripts.recommend", "--root", str(ws.root), "--now", WEEK1],
+                                cwd=PROJECT_DIR, capture_output=True, text=True, env={**env, **settings})
+    assert result.returncode == 0, result.stderr
+    assert fake.requests and "sk-ant-from-dotenv" in json.dumps(fake.requests[0]["headers"])
+    assert "sk-ant-from-dotenv" not in result.stdout + result.stderr
+    assert {r["source"] for r in pending(ws)} >= {"claude:claude-sonnet-5"}
