@@ -72,16 +72,26 @@ def cross_account_findings(ws: Workspace) -> list[dict]:
     return [f for f in read_insights(ws.all_insights_path)["findings"] if f["dimension"] == "cross_account"]
 
 
-def post_examples(db, account: str) -> tuple[dict[str, list[str]], list[dict]]:
-    """Best hooks per style and the best and worst posts (day-7 views), for reference hooks and
-    for Claude. Empty until backfill and load have filled the tables."""
+def post_examples(db) -> dict[str, tuple[dict[str, list[str]], list[dict]]]:
+    """Per account: best hooks per style and the best and worst posts (day-7 views), for
+    reference hooks and for Claude. One pass over v_post_day7 for every account, because the
+    view's window function reads every snapshot whatever the account filter. Empty until load
+    and backfill have filled the tables."""
     try:
         rows = list(db.query(
-            "SELECT d.hook_style, d.hook_text, p.caption, d.format, d.views FROM v_post_day7 d "
-            "JOIN posts p ON p.post_id = d.post_id WHERE d.account_name = ? AND d.views IS NOT NULL "
-            "ORDER BY d.views DESC, d.post_id", [account]))
+            "SELECT d.account_name, d.hook_style, d.hook_text, p.caption, d.format, d.views FROM v_post_day7 d "
+            "JOIN posts p ON p.post_id = d.post_id WHERE d.views IS NOT NULL "
+            "ORDER BY d.account_name, d.views DESC, d.post_id"))
     except sqlite3.Error:  # a DB without posts yet simply has no examples
-        return {}, []
+        return {}
+    by_account: dict[str, list[dict]] = {}
+    for row in rows:
+        by_account.setdefault(row["account_name"], []).append(row)
+    return {account: account_examples(account_rows) for account, account_rows in by_account.items()}
+
+
+def account_examples(rows: list[dict]) -> tuple[dict[str, list[str]], list[dict]]:
+    """Up to three hooks per style, and the three best and three worst posts (rows best first)."""
     by_style: dict[str, list[str]] = {}
     for row in rows:
         hooks = by_style.setdefault(row["hook_style"], [])
@@ -249,6 +259,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         cross = []
     db = open_db(ws.db_path)
     api_key = read_secret("ANTHROPIC_API_KEY", ws)
+    examples = post_examples(db)
     taken = {r.path.stem for r in existing}
     notes: list[str] = []
     for account, config in configs.items():
@@ -262,7 +273,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         if broken:
             problems.add(f"{ws.context_path(account)}: {broken} (fix it by hand; apply refuses to build on it)")
             continue
-        by_style, posts = post_examples(db, account)
+        by_style, posts = examples.get(account, ({}, []))
         inputs = AccountInputs(account, config, findings, context, by_style, posts)
         chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account),
                          free_slots(existing, account, now), notes, api_key)
