@@ -73,6 +73,8 @@ class LeverModel:
         score = posts.hook_score[known]
         self.score = score - score.mean() if len(score) else score
         self._fits: dict[tuple[str, ...], tuple[stats.LinearFit | None, dict]] = {}
+        self._contrasts: dict[tuple, stats.Estimate | None] = {}  # the same comparison is asked for repeatedly
+        self._counts: dict[tuple, int] = {}
 
     def __len__(self) -> int:
         return len(self.y)
@@ -108,7 +110,10 @@ class LeverModel:
         return [i for i, level in enumerate(self.levels[lever]) if level in levels]
 
     def count(self, lever: str, levels: set[str]) -> int:
-        return int(self.counts[lever][self._indices(lever, levels)].sum())
+        key = (lever, frozenset(levels))  # asked tens of thousands of times for a few sets
+        if key not in self._counts:
+            self._counts[key] = int(self.counts[lever][self._indices(lever, levels)].sum())
+        return self._counts[key]
 
     def posts_with(self, lever: str, levels: set[str]) -> np.ndarray:
         """Which of the model's posts have one of these levels."""
@@ -119,6 +124,12 @@ class LeverModel:
     def compare(self, lever: str, inside: set[str], outside: set[str]) -> stats.Estimate | None:
         """Log-scale difference between posts with a level in `inside` and posts with one in
         `outside`, each side weighted by how often its levels occur, everything else held fixed."""
+        key = (lever, frozenset(inside), frozenset(outside))
+        if key not in self._contrasts:
+            self._contrasts[key] = self._compare(lever, inside, outside)
+        return self._contrasts[key]
+
+    def _compare(self, lever: str, inside: set[str], outside: set[str]) -> stats.Estimate | None:
         fit, position = self._fit_for(lever)
         if fit is None:
             return None

@@ -4,9 +4,19 @@ Engagement counts are heavy-tailed (a few posts go viral), so every comparison h
 medians, ranks or the log scale, and every interval is either exact-ish or a seeded bootstrap:
 the same input always gives the same numbers.
 
-Only scipy.special is imported: importing scipy.stats alone costs about a second, a tenth of the
-analyzer's time budget. Each formula here is tested against its scipy.stats counterpart
-(tests/test_stats.py).
+The tests and distributions are scipy.stats (and numpy) calls: Mann-Whitney U, Spearman's rho,
+ranks, the hypergeometric tail of Fisher's one-sided exact test, the binomial test and its Wilson
+interval, Benjamini-Hochberg, the chi-square test of independence and Cramér's V, medians,
+percentiles, least squares, and the normal, t, F, chi-square and binomial distributions.
+Written out here is only what scipy has no function for, or none that fits (each says why where
+it is defined):
+- the Fisher-z interval of Spearman's rho (Bonett & Wright's variance; spearmanr gives none);
+- the Woolf interval of an odds ratio with the Haldane +0.5 correction;
+- Cochran's Q statistic and inverse-variance (fixed-effect) pooling;
+- the exact-distribution bootstrap of a median (scipy.stats.bootstrap is 30-100x slower here);
+- the covariance of least squares, its contrasts and Wald F statistics (numpy.linalg does the
+  algebra, scipy.stats the t and F tails).
+Importing scipy.stats costs about 0.7 s of the analyzer's time budget (docs/analyze.md).
 """
 from __future__ import annotations
 
@@ -17,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
+from scipy import stats as sps
 
 CI_LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000  # draws from the exact bootstrap distribution of a median (see below)
@@ -25,7 +36,7 @@ MIN_GROUP_HIGH = 20         # "high" needs at least this many posts in the small
 Q_HIGH = 0.01               # Benjamini-Hochberg q below which evidence may be "high"
 Q_MEDIUM = 0.05             # ... and "medium"
 _ALPHA = 1 - CI_LEVEL
-_Z = float(special.ndtri(1 - _ALPHA / 2))   # the normal quantile of a two-sided CI_LEVEL interval
+_Z = float(sps.norm.ppf(1 - _ALPHA / 2))   # the normal quantile of a two-sided CI_LEVEL interval
 
 
 def seed_for(key: str) -> int:
@@ -33,36 +44,11 @@ def seed_for(key: str) -> int:
     return zlib.crc32(key.encode("utf-8"))
 
 
-def tie_term(ordered: np.ndarray) -> float:
-    """Sum of t^3 - t over the runs of equal values (length t) of a sorted array."""
-    new_value = ordered[1:] != ordered[:-1]
-    if new_value.all():
-        return 0.0
-    starts = np.concatenate(([0], np.flatnonzero(new_value) + 1, [len(ordered)]))
-    runs = np.diff(starts).astype(float)
-    return float((runs ** 3 - runs).sum())
-
-
-def _rank_sum_terms(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Rank sum of A in the pooled sample (ties share their mean rank), its expectation and its
-    tie-corrected variance."""
-    n_a, n_b = len(a), len(b)
-    n = n_a + n_b
-    pooled = np.sort(np.concatenate([a, b]))
-    # a value's mean rank among ties is the midpoint of its run in the sorted pooled sample
-    rank_sum = float((np.searchsorted(pooled, a, "left") + np.searchsorted(pooled, a, "right") + 1).sum()) / 2
-    ties = tie_term(pooled) / (n * (n - 1)) if n > 1 else 0.0
-    return rank_sum, n_a * (n + 1) / 2, n_a * n_b / 12 * ((n + 1) - ties)
-
-
 def mann_whitney(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided Mann-Whitney U p-value, normal approximation with tie and continuity correction
-    (what scipy.stats.mannwhitneyu(method="asymptotic") computes, without its per-call overhead)."""
-    rank_sum, expected, variance = _rank_sum_terms(a, b)
-    if variance <= 0:
-        return 1.0
-    z = max(abs(rank_sum - expected) - 0.5, 0.0) / math.sqrt(variance)
-    return float(min(1.0, 2 * special.ndtr(-z)))
+    """Two-sided Mann-Whitney U p-value: normal approximation with tie and continuity correction
+    (scipy.stats.mannwhitneyu, method="asymptotic"); 1.0 when it is undefined (all values equal)."""
+    p = float(sps.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue)
+    return p if math.isfinite(p) else 1.0
 
 
 @dataclass(frozen=True)
@@ -78,24 +64,18 @@ class Comparison:
 
 
 def percentile_ci(samples: np.ndarray) -> tuple[float, float] | None:
-    """The CI_LEVEL percentile interval of bootstrap draws (linear interpolation, as numpy's
-    default); None if over 10% of the draws are undefined."""
-    finite = np.sort(samples[np.isfinite(samples)])
+    """The CI_LEVEL percentile interval of bootstrap draws (numpy's default linear interpolation);
+    None if over 10% of the draws are undefined."""
+    finite = samples[np.isfinite(samples)]
     if len(finite) < 0.9 * len(samples) or len(finite) == 0:
         return None
-    positions = np.array([_ALPHA / 2, 1 - _ALPHA / 2]) * (len(finite) - 1)
-    low, high = np.interp(positions, np.arange(len(finite)), finite)
+    low, high = np.percentile(finite, [100 * _ALPHA / 2, 100 * (1 - _ALPHA / 2)])
     return float(low), float(high)
 
 
 def median(values: np.ndarray) -> float:
-    """np.median without its per-call overhead (no NaN handling: callers pass known values)."""
-    return _median_of_sorted(np.sort(values))
-
-
-def _median_of_sorted(ordered: np.ndarray) -> float:
-    mid = len(ordered) // 2
-    return float(ordered[mid]) if len(ordered) % 2 else float((ordered[mid - 1] + ordered[mid]) / 2)
+    """np.median as a float (callers pass known values)."""
+    return float(np.median(values))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,19 +83,18 @@ def _resample_median_cdf(n: int) -> np.ndarray:
     """P(the lower median of a bootstrap resample of n values is <= the j-th smallest), j = 1..n:
     at least (n+1)//2 of the n draws land at or below it, a Binomial(n, j/n) event. It depends on n
     only, so it is computed once per group size."""
-    cdf = np.zeros(n)
-    # outside +-8 standard deviations of n/2 the probability is 0 or 1 to double precision
-    half_width = int(8 * math.sqrt(n)) + 2
-    low, high = max(1, n // 2 - half_width), min(n, n // 2 + half_width)
-    cdf[low - 1:high] = special.bdtrc((n + 1) // 2 - 1, n, np.arange(low, high + 1) / n)
-    cdf[high:] = 1.0
+    cdf = sps.binom.sf((n + 1) // 2 - 1, n, np.arange(1, n + 1) / n)
     cdf.flags.writeable = False
     return cdf
 
 
 def _bootstrap_medians(ordered: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draws of the median of a bootstrap resample of the sorted values, taken from its exact
-    distribution (inverse CDF) instead of by resampling: the same distribution, at O(resamples)."""
+    distribution (inverse CDF) instead of by resampling: the same distribution, at O(resamples).
+
+    Not scipy.stats.bootstrap: resampling whole groups costs 5-16 ms per comparison against
+    about 0.05 ms here, and the benchmark makes some 1,400 comparisons (~10 s, the analyzer's
+    whole budget)."""
     cdf = _resample_median_cdf(len(ordered))
     picks = np.minimum(np.searchsorted(cdf, rng.random(BOOTSTRAP_RESAMPLES)), len(ordered) - 1)
     return ordered[picks]
@@ -124,11 +103,12 @@ def _bootstrap_medians(ordered: np.ndarray, rng: np.random.Generator) -> np.ndar
 def compare_groups(a, b, key: str, kind: str = "ratio") -> Comparison | None:
     """Median of A against median of B: Mann-Whitney U p (two-sided) and a seeded bootstrap
     percentile interval for the ratio (kind="ratio") or difference (kind="difference") of medians.
-    None when either group is smaller than MIN_GROUP."""
-    a, b = np.sort(np.asarray(a, dtype=float)), np.sort(np.asarray(b, dtype=float))
+    Unknown values (None, NaN) are left out; None when either group then has fewer than MIN_GROUP."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = np.sort(a[np.isfinite(a)]), np.sort(b[np.isfinite(b)])
     if len(a) < MIN_GROUP or len(b) < MIN_GROUP:
         return None
-    median_a, median_b = _median_of_sorted(a), _median_of_sorted(b)
+    median_a, median_b = median(a), median(b)
     p = mann_whitney(a, b)
     rng = np.random.default_rng(seed_for(key))
     boot_a, boot_b = _bootstrap_medians(a, rng), _bootstrap_medians(b, rng)
@@ -139,7 +119,7 @@ def compare_groups(a, b, key: str, kind: str = "ratio") -> Comparison | None:
     else:
         effect = median_a - median_b
         ci = percentile_ci(boot_a - boot_b)
-    return Comparison(len(a), len(b), median_a, median_b, effect, ci, p if math.isfinite(p) else 1.0)
+    return Comparison(len(a), len(b), median_a, median_b, effect, ci, p)
 
 
 @dataclass(frozen=True)
@@ -151,43 +131,35 @@ class Correlation:
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their mean rank (scipy.stats.rankdata's default)."""
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
-    ends = np.concatenate((starts[1:], [len(values)]))
-    ranks = np.empty(len(values))
-    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)
-    return ranks
+    """1-based ranks, ties sharing their mean rank."""
+    return sps.rankdata(values, method="average")
 
 
 def spearman(x, y) -> Correlation | None:
-    """Spearman's rho with a Fisher-z interval (Bonett & Wright's variance for rank correlations)."""
+    """Spearman's rho and its p (scipy.stats.spearmanr), with a Fisher-z interval using Bonett &
+    Wright's variance for rank correlations, (1 + rho^2/2) / (n - 3): scipy gives no interval for
+    spearmanr. Pairs with an unknown value (None, NaN) are left out; None with fewer than
+    2 * MIN_GROUP pairs or a constant variable."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    known = np.isfinite(x) & np.isfinite(y)
+    x, y = x[known], y[known]
     n = len(x)
     if n < 2 * MIN_GROUP or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
-    rho = float(np.corrcoef(average_ranks(x), average_ranks(y))[0, 1])
-    rho = float(np.clip(rho, -0.999999, 0.999999))
-    t = rho * math.sqrt((n - 2) / (1 - rho ** 2))
-    p = float(2 * special.stdtr(n - 2, -abs(t)))    # scipy.stats.spearmanr's t approximation
+    result = sps.spearmanr(x, y)
+    rho = float(np.clip(result.statistic, -0.999999, 0.999999))  # keeps atanh finite
     half = _Z * math.sqrt((1 + rho ** 2 / 2) / (n - 3))
     z = math.atanh(rho)
-    return Correlation(n, rho, (math.tanh(z - half), math.tanh(z + half)), float(p))
+    return Correlation(n, rho, (math.tanh(z - half), math.tanh(z + half)), float(result.pvalue))
 
 
-def _log_choose(n, k):
-    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-
-
-def hypergeom_tail(k: int, total: int, carriers: int, drawn: int) -> float:
+def hypergeom_tail(k, total: int, carriers, drawn: int):
     """P(X >= k) for X ~ Hypergeometric(total, carriers, drawn): Fisher's one-sided exact test
-    that the drawn posts hold more carriers of a trait than chance would give."""
-    x = np.arange(max(k, 0), min(carriers, drawn) + 1)
-    if len(x) == 0:
-        return 0.0
-    log_pmf = _log_choose(carriers, x) + _log_choose(total - carriers, drawn - x) - _log_choose(total, drawn)
-    return float(min(1.0, np.exp(log_pmf).sum()))
+    that the drawn posts hold more carriers of a trait than chance would give (the p of
+    scipy.stats.fisher_exact(alternative="greater"), through scipy.stats.hypergeom.sf so that many
+    traits take one call). k and carriers may be arrays (then an array is returned)."""
+    p = sps.hypergeom.sf(np.asarray(k) - 1, total, carriers, drawn)
+    return float(p) if np.ndim(p) == 0 else p
 
 
 @dataclass(frozen=True)
@@ -204,13 +176,19 @@ class OverRepresentation:
 
 def over_representation(with_trait: np.ndarray, selected: np.ndarray) -> list[OverRepresentation]:
     """One-sided Fisher exact test per trait (rows of with_trait, booleans over posts) for being
-    over-represented among the selected posts; Woolf interval for the odds ratio (Haldane +0.5)."""
+    over-represented among the selected posts, with the odds ratio and its Woolf (log-normal)
+    interval after adding 0.5 to every cell (Haldane-Anscombe).
+
+    The interval is written out: scipy.stats.contingency.odds_ratio(kind="sample") computes the
+    same Woolf interval but takes integer tables only, so without the +0.5 a table with an empty
+    cell (a trait in every selected post, or in none) gets an infinite or undefined odds ratio and
+    bound; kind="conditional" (the exact interval) has the same problem and costs ~18 ms a table."""
     with_trait = np.atleast_2d(np.asarray(with_trait, dtype=bool))
     selected = np.asarray(selected, dtype=bool)
     total, chosen = selected.size, int(selected.sum())
     k = (with_trait & selected).sum(axis=1)
     carriers = with_trait.sum(axis=1)
-    p = [hypergeom_tail(int(k[i]), total, int(carriers[i]), chosen) for i in range(len(k))]
+    p = np.atleast_1d(hypergeom_tail(k, total, carriers, chosen))
     a, b = k + 0.5, chosen - k + 0.5
     c, d = carriers - k + 0.5, total - chosen - (carriers - k) + 0.5
     log_or = np.log(a * d / (b * c))
@@ -218,7 +196,7 @@ def over_representation(with_trait: np.ndarray, selected: np.ndarray) -> list[Ov
     return [OverRepresentation(int(k[i]), chosen, int(carriers[i] - k[i]), total - chosen,
                                float(np.exp(log_or[i])), (float(np.exp(log_or[i] - half[i])),
                                                           float(np.exp(log_or[i] + half[i]))),
-                               p[i])
+                               float(p[i]))
             for i in range(len(k))]
 
 
@@ -232,23 +210,23 @@ class Proportion:
 
 
 def proportion_above(k: int, n: int, expected: float) -> Proportion:
-    """Is a share above `expected`? One-sided exact binomial test, P(X >= k); Wilson interval
-    (the same numbers as scipy.stats.binomtest, without its per-call cost)."""
-    p = float(special.bdtrc(k - 1, n, expected)) if k > 0 else 1.0
-    z = float(special.ndtri(1 - _ALPHA / 2))
-    centre = (k + z * z / 2) / (n + z * z)
-    half = z * math.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
-    return Proportion(k, n, k / n, (centre - half, centre + half), p)
+    """Is a share above `expected`? One-sided exact binomial test, P(X >= k), and the two-sided
+    CI_LEVEL Wilson interval (scipy.stats.binomtest; the interval comes from a two-sided test,
+    since a one-sided test's proportion_ci is one-sided)."""
+    p = float(sps.binomtest(k, n, expected, alternative="greater").pvalue)
+    wilson = sps.binomtest(k, n, expected).proportion_ci(confidence_level=CI_LEVEL, method="wilson")
+    return Proportion(k, n, k / n, (float(wilson.low), float(wilson.high)), p)
 
 
 def none_in_recent(recent: int, historic_share: float) -> float:
     """P(a format with this historic share appears in none of `recent` independent posts)."""
-    return float((1 - historic_share) ** recent)
+    return float(sps.binom.pmf(0, recent, historic_share))
 
 
 def heterogeneity(estimates: list[float], errors: list[float]) -> float | None:
     """Cochran's Q test (p) that per-stratum estimates differ by more than their standard errors
-    allow: Q = sum w (theta - weighted mean)^2, w = 1/se^2, against chi-square with k-1 df."""
+    allow: Q = sum w (theta - weighted mean)^2, w = 1/se^2, against chi-square with k-1 df
+    (scipy.stats.chi2.sf; scipy has no meta-analysis Q, so the statistic is written out)."""
     usable = [(t, e) for t, e in zip(estimates, errors) if e > 0 and math.isfinite(e)]
     if len(usable) < 2:
         return None
@@ -256,7 +234,7 @@ def heterogeneity(estimates: list[float], errors: list[float]) -> float | None:
     weight = 1 / np.array([e for _, e in usable]) ** 2
     pooled = float((weight * theta).sum() / weight.sum())
     q = float((weight * (theta - pooled) ** 2).sum())
-    return float(special.chdtrc(len(usable) - 1, q))
+    return float(special.chdtrc(len(usable) - 1, q))  # chi2.sf, the same kernel
 
 
 @dataclass(frozen=True)
@@ -277,36 +255,40 @@ class Estimate:
 
 
 def least_squares(x: np.ndarray, y: np.ndarray) -> LinearFit | None:
-    """OLS fit through one SVD (minimum-norm when columns are collinear); None without residual
-    degrees of freedom."""
-    u, singular, vt = np.linalg.svd(x, full_matrices=False)
-    rank = int((singular > singular.max() * max(x.shape) * np.finfo(float).eps).sum())
-    df = len(y) - rank
+    """OLS (numpy.linalg.lstsq: the minimum-norm solution when columns are collinear) with the
+    classical covariance s^2 pinv(X) pinv(X)' = s^2 (X'X)^+; None without residual degrees of
+    freedom."""
+    beta, _, rank, _ = np.linalg.lstsq(x, y)
+    df = len(y) - int(rank)
     if df < 1:
         return None
-    u, singular, vt = u[:, :rank], singular[:rank], vt[:rank]
-    beta = vt.T @ ((u.T @ y) / singular)
+    inverse = np.linalg.pinv(x)
     residual = y - x @ beta
-    scaled = vt.T / singular                       # (X'X)^+ = V S^-2 V'
-    return LinearFit(beta, float(residual @ residual) / df * (scaled @ scaled.T), df, vt.T @ vt)
+    return LinearFit(beta, float(residual @ residual) / df * (inverse @ inverse.T), df, inverse @ x)
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(df: int) -> float:
+    """The t quantile of a two-sided CI_LEVEL interval (few distinct df: computed once each)."""
+    return float(sps.t.ppf(1 - _ALPHA / 2, df))
 
 
 def contrast(fit: LinearFit, weights: np.ndarray) -> Estimate | None:
-    """t test and t interval of a linear combination of the coefficients; None if the data cannot
-    tell it apart (it is not in the row space of the design)."""
+    """t test (scipy.stats.t) and t interval of a linear combination of the coefficients; None if
+    the data cannot tell it apart (it is not in the row space of the design)."""
     if np.abs(weights @ fit.row_space - weights).max() > 1e-8:
         return None
     value = float(weights @ fit.beta)
     se = math.sqrt(max(float(weights @ fit.cov @ weights), 0.0))
     if se == 0:
         return None
-    p = float(2 * special.stdtr(fit.df, -abs(value) / se))
-    half = float(special.stdtrit(fit.df, 1 - _ALPHA / 2)) * se
+    p = float(2 * special.stdtr(fit.df, -abs(value) / se))  # t.sf without rv_continuous' per-call cost
+    half = _t_quantile(fit.df) * se
     return Estimate(value, se, p, (value - half, value + half))
 
 
 def block_test(fit: LinearFit, columns: list[int]) -> float | None:
-    """Wald F test (p) that a block of coefficients (one factor's levels) is all zero."""
+    """Wald F test (p, scipy.stats.f) that a block of coefficients (one factor's levels) is all zero."""
     if not columns:
         return None
     b = fit.beta[columns]
@@ -315,11 +297,12 @@ def block_test(fit: LinearFit, columns: list[int]) -> float | None:
     if rank == 0:
         return None
     statistic = float(b @ np.linalg.pinv(covariance) @ b) / rank
-    return float(special.fdtrc(rank, fit.df, statistic))
+    return float(special.fdtrc(rank, fit.df, statistic))  # f.sf, the same kernel
 
 
 def fixed_effect(estimates: list[Estimate]) -> Estimate | None:
-    """Inverse-variance (fixed-effect) pooling of independent estimates, with a normal z test."""
+    """Inverse-variance (fixed-effect) pooling of independent estimates, with a normal z test
+    (scipy.stats.norm; scipy has no pooling function, so the weighted mean is written out)."""
     if not estimates:
         return None
     weights = np.array([1 / e.se ** 2 for e in estimates])
@@ -329,25 +312,20 @@ def fixed_effect(estimates: list[Estimate]) -> Estimate | None:
 
 
 def bh_qvalues(pvalues: list[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (q) for the whole family of comparisons made."""
+    """Benjamini-Hochberg adjusted p-values (q) for the whole family of comparisons made
+    (scipy.stats.false_discovery_control, method="bh")."""
     if not pvalues:
         return []
-    p = np.asarray(pvalues, dtype=float)
-    order = np.argsort(p, kind="mergesort")
-    scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
-    q = np.empty(len(p))
-    q[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])  # step-up: min over larger p
-    return [float(v) for v in q]
+    return [float(v) for v in sps.false_discovery_control(np.asarray(pvalues, dtype=float), method="bh")]
 
 
 def chi_square_independence(table: np.ndarray) -> tuple[float, float]:
-    """Pearson's chi-square test of independence for a contingency table (no continuity
-    correction): (p, Cramér's V)."""
-    table = np.asarray(table, dtype=float)
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    statistic = float(((table - expected) ** 2 / expected).sum())
-    dof = (table.shape[0] - 1) * (table.shape[1] - 1)
-    return float(special.chdtrc(dof, statistic)), math.sqrt(statistic / (table.sum() * (min(table.shape) - 1)))
+    """Pearson's chi-square test of independence for a table of counts (no continuity correction):
+    (p, Cramér's V), by scipy.stats.chi2_contingency and scipy.stats.contingency.association.
+    Every row and column must have a non-zero total."""
+    table = np.asarray(table)
+    p = sps.chi2_contingency(table, correction=False).pvalue
+    return float(p), float(sps.contingency.association(table, method="cramer", correction=False))
 
 
 def excludes(ci: tuple[float, float] | None, null_value: float) -> bool:
