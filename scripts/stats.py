@@ -7,7 +7,9 @@ the same input always gives the same numbers.
 The tests and distributions are scipy.stats (and numpy) calls: Mann-Whitney U, Spearman's rho,
 ranks, the hypergeometric tail of Fisher's one-sided exact test, the binomial test and its Wilson
 interval, Benjamini-Hochberg, the chi-square test of independence and Cramér's V, medians,
-percentiles, least squares, and the normal, t, F, chi-square and binomial distributions.
+percentiles, least squares, and the binomial distribution. The normal, t, F and chi-square tails
+in the hot loops are scipy.special's kernels (ndtr, stdtr, fdtrc, chdtrc), which scipy.stats'
+distributions call underneath, without their per-call overhead.
 Written out here is only what scipy has no function for, or none that fits (each says why where
 it is defined):
 - the Fisher-z interval of Spearman's rho (Bonett & Wright's variance; spearmanr gives none);
@@ -15,7 +17,7 @@ it is defined):
 - Cochran's Q statistic and inverse-variance (fixed-effect) pooling;
 - the exact-distribution bootstrap of a median (scipy.stats.bootstrap is 30-100x slower here);
 - the covariance of least squares, its contrasts and Wald F statistics (numpy.linalg does the
-  algebra, scipy.stats the t and F tails).
+  algebra, scipy.special the t and F tails).
 Importing scipy.stats costs about 0.7 s of the analyzer's time budget (docs/analyze.md).
 """
 from __future__ import annotations
