@@ -1,28 +1,13 @@
 """make review: [y] approve [n] reject [s] skip, read line by line from stdin (pipe, tmux, terminal)."""
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
 from scripts.db import open_db
 from scripts.workspace import Workspace
-from tests.conftest import build_demo, run_step
-from tests.test_recommend import WEEK1, git, write_insights
+from tests.conftest import run_step
+from tests.test_apply import proposed, ws  # noqa: F401  (fixtures: two accounts with proposals pending)
+from tests.test_recommend import git
 
 
-@pytest.fixture(scope="module")
-def proposed(tmp_path_factory) -> Workspace:
-    ws = build_demo(tmp_path_factory.mktemp("review") / "ws", days=30, accounts=2)
-    write_insights(ws)
-    run_step("recommend", ws.root, "--now", WEEK1)
-    return ws
-
-
-@pytest.fixture
-def ws(proposed, tmp_path) -> Workspace:
-    shutil.copytree(proposed.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
 
 
 def names(ws: Workspace, state: str, account: str) -> list[str]:
