@@ -44,3 +44,24 @@ def test_second_weekly_with_nothing_new_runs_no_step(demo_run):
     again = make("weekly", f"ROOT={root}")
     assert again.returncode == 0, again.stdout + again.stderr
     assert not [step for step in STEP_COMMANDS if step in again.stdout], again.stdout
+
+
+def test_a_new_envelope_or_generator_folder_wakes_the_chain(demo_run):
+    """The stamps watch folders, not every file: a new envelope or folder must still be seen."""
+    root, first = demo_run
+    assert first.returncode == 0
+    ws = Workspace(root)
+    latest = sorted(ws.raw_files())[-1]
+    envelope = json.loads(latest.read_text())
+    envelope["scraped_at"] = "2026-11-24T08:00:00Z"
+    (latest.parent / "20261124T080000Z.json").write_text(json.dumps(envelope))
+    again = make("weekly", f"ROOT={root}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "scripts.load" in again.stdout and "scripts.analyze" in again.stdout
+
+    folder = ws.output_dir(ws.account_names()[0]) / "2026-11-24-new-post"
+    folder.mkdir()
+    (folder / "meta.json").write_text(json.dumps({"topic": "bedtime routine", "hook_text": "A new hook"}))
+    third = make("weekly", f"ROOT={root}")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "scripts.backfill" in third.stdout and "scripts.load" not in third.stdout
