@@ -16,7 +16,7 @@ from scripts.db import open_db
 from scripts.recommend import AccountInputs, vet
 from scripts.recommendations import (CATEGORIES, CONFIDENCE_RANK, FILE_NAME, REC_SCHEMA, change_signature,
                                      default_context)
-from scripts.workspace import PROJECT_DIR, SCHEMA_DIR, Workspace
+from scripts.workspace import SCHEMA_DIR, Workspace
 from tests.conftest import build_demo, run_step
 
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
@@ -222,10 +222,6 @@ def test_bad_clock_is_refused(world):
     assert result.returncode != 0 and "next tuesday" in result.stderr
 
 
-CHAIN_READY = all((PROJECT_DIR / "scripts" / f"{step}.py").exists() for step in ("backfill", "analyze"))
-
-
-@pytest.mark.skipif(not CHAIN_READY, reason="scripts/backfill.py or scripts/analyze.py has not landed yet")
 def test_full_loop_on_the_real_chain(tmp_path):
     """load -> backfill -> analyze -> recommend -> approve -> apply -> recommend, on the planted demo."""
     ws = build_demo(tmp_path / "ws", days=90, accounts=2, steps=("load", "backfill", "analyze"))
