@@ -43,8 +43,12 @@ def loaded_demo(tmp_path_factory) -> Workspace:
     return build_demo(tmp_path_factory.mktemp("demo") / "ws")
 
 
+def copy_workspace(source: Workspace, tmp_path: Path) -> Workspace:
+    """A private copy of a read-only, module- or session-scoped workspace, for one test to change."""
+    shutil.copytree(source.root, tmp_path / "ws")
+    return Workspace(tmp_path / "ws")
+
+
 @pytest.fixture
 def demo_copy(loaded_demo, tmp_path) -> Workspace:
-    target = tmp_path / "ws"
-    shutil.copytree(loaded_demo.root, target)
-    return Workspace(target)
+    return copy_workspace(loaded_demo, tmp_path)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import jsonschema
 import pytest
@@ -11,7 +10,7 @@ from scripts.config import load_config
 from scripts.db import open_db
 from scripts.recommendations import CONTEXT_SCHEMA, default_context
 from scripts.workspace import Workspace
-from tests.conftest import build_demo, run_step
+from tests.conftest import build_demo, copy_workspace, run_step
 from tests.test_recommend import WEEK1, git, write_insights
 
 APPLY_AT = "2026-11-24T10:00:00Z"
@@ -28,8 +27,7 @@ def proposed(tmp_path_factory) -> Workspace:
 
 @pytest.fixture
 def ws(proposed, tmp_path) -> Workspace:
-    shutil.copytree(proposed.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
+    return copy_workspace(proposed, tmp_path)
 
 
 def approve(ws: Workspace, account: str, category: str) -> dict:

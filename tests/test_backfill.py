@@ -2,7 +2,6 @@
 tolerance of missing and malformed files, idempotence."""
 import json
 import os
-import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -10,7 +9,7 @@ import sqlite_utils
 
 from scripts.classify import first_line
 from scripts.workspace import Workspace
-from tests.conftest import build_demo, run_step
+from tests.conftest import build_demo, copy_workspace, run_step
 
 BACKFILLED = ("topic", "format", "hook_text", "hook_score", "slide_count", "content_pillar", "hook_style",
               "cta", "output_folder", "match_score")
@@ -53,8 +52,7 @@ def demo(tmp_path_factory) -> Workspace:
 
 @pytest.fixture
 def copy(demo, tmp_path) -> Workspace:
-    shutil.copytree(demo.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
+    return copy_workspace(demo, tmp_path)
 
 
 # --- the planted demo world ----------------------------------------------------------------

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from scripts.recommend import AccountInputs, vet
 from scripts.recommendations import (CATEGORIES, CONFIDENCE_RANK, FILE_NAME, REC_SCHEMA, change_signature,
                                      default_context)
 from scripts.workspace import SCHEMA_DIR, Workspace
-from tests.conftest import build_demo, run_step
+from tests.conftest import build_demo, copy_workspace, run_step
 
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
 WEEK1, WEEK2 = "2026-11-23T09:00:00Z", "2026-11-30T09:00:00Z"
@@ -92,8 +91,7 @@ def small_world(tmp_path_factory) -> Workspace:
 
 @pytest.fixture
 def world(small_world, tmp_path) -> Workspace:
-    shutil.copytree(small_world.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
+    return copy_workspace(small_world, tmp_path)
 
 
 def demo_config() -> AccountConfig:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ import pytest
 from scripts.db import open_db
 from scripts.recommendations import change_signature
 from scripts.workspace import PROJECT_DIR, Workspace
-from tests.conftest import build_demo, run_step
+from tests.conftest import build_demo, copy_workspace, run_step
 from tests.fake_anthropic import OVERLOADED, SERVER_ERROR, FakeAnthropic, tool_use_message
 from tests.test_recommend import WEEK1, pending, write_insights
 
@@ -36,8 +35,7 @@ def proposed_world(tmp_path_factory) -> Workspace:
 
 @pytest.fixture
 def ws(proposed_world, tmp_path) -> Workspace:
-    shutil.copytree(proposed_world.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
+    return copy_workspace(proposed_world, tmp_path)
 
 
 def hostile_answer(body: dict) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from scripts.files import read_json
 from scripts.recommendations import APPLY_FIELDS, CATEGORY_FIELDS
 from scripts.workspace import Workspace
-from tests.conftest import build_demo, run_step
+from tests.conftest import build_demo, copy_workspace, run_step
 from tests.fake_anthropic import FakeAnthropic, tool_use_message
 from tests.test_faults import make
 from tests.test_recommend import WEEK1, write_insights
@@ -45,8 +45,7 @@ def loaded(tmp_path_factory) -> Workspace:
 
 @pytest.fixture
 def ws(loaded, tmp_path) -> Workspace:
-    shutil.copytree(loaded.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
+    return copy_workspace(loaded, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +182,7 @@ APPROVED_TRICKS = [
 
 @pytest.mark.parametrize("op, reason", APPROVED_TRICKS, ids=[op["path"] for op, _ in APPROVED_TRICKS])
 def test_a_hand_edited_approved_patch_cannot_reach_other_fields(proposed, tmp_path, op, reason):
-    shutil.copytree(proposed.root, tmp_path / "ws")
-    ws = Workspace(tmp_path / "ws")
+    ws = copy_workspace(proposed, tmp_path)
     account = ws.account_names()[0]
     [pending] = ws.rec_dir("pending").glob(f"{account}--*--format_weight.json")
     rec = read_json(pending)
