@@ -26,35 +26,42 @@ LATE_AGES = (30, 21, 14, DAY)   # ... of the views at the first of these ages mo
 LATE_COVERAGE = 0.75
 TEXT_COLUMNS = ("format", "content_pillar", "hook_style", "cta", "topic")
 
+# one account's rows (:account): each query finds them through an index on account_name
 DAY7_SQL = """
-SELECT account_name, platform, post_id, published_at, published_local, topic, format, content_pillar,
+SELECT platform, post_id, published_at, published_local, topic, format, content_pillar,
        hook_style, cta, hook_score, slide_count, views, likes, comments, shares, saves
-FROM v_post_day7 ORDER BY account_name, platform, published_at, post_id
+FROM v_post_day7 WHERE account_name = :account ORDER BY platform, published_at, post_id
 """
-AGE_SQL = "SELECT post_id, views, likes FROM v_metrics_at_age WHERE age_day = ?"
+AGE_SQL = "SELECT post_id, views, likes FROM v_metrics_at_age WHERE account_name = :account AND age_day = :age"
 POSTS_SQL = """
-SELECT account_name, platform, post_id, published_at, format, content_pillar,
+SELECT platform, post_id, published_at, format, content_pillar,
        coalesce(output_folder, post_id) AS content_key,
        coalesce(julianday(last_seen_at) - julianday(published_at), 0) AS followed_days
-FROM posts WHERE published_at IS NOT NULL ORDER BY account_name, published_at, post_id
+FROM posts WHERE account_name = :account AND published_at IS NOT NULL ORDER BY published_at, post_id
 """
-THROUGH_SQL = "SELECT account_name, MAX(scraped_at) FROM raw_files GROUP BY account_name"
+THROUGH_SQL = "SELECT MAX(scraped_at) FROM raw_files WHERE account_name = :account"
 
 
 def _floats(values) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def _grouped_columns(db, sql: str, wanted: set[str], key: int) -> dict[tuple, dict[str, tuple]]:
-    """A query's rows for the wanted accounts (column 0), grouped by its first `key` columns and
-    turned into columns: column name -> values, in query order."""
-    cursor = db.conn.execute(sql)
+def _columns(rows: list[tuple], names: list[str]) -> dict[str, tuple]:
+    """Rows turned into columns: column name -> values, in row order."""
+    return dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+
+
+def _query_columns(db, sql: str, params: dict, group: bool = False) -> dict:
+    """A query's result as columns; with group=True, one set of columns per value of its first
+    column (in query order)."""
+    cursor = db.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    groups: dict[tuple, list[tuple]] = {}
+    if not group:
+        return _columns(cursor.fetchall(), names)
+    groups: dict[str, list[tuple]] = {}
     for row in cursor:
-        if row[0] in wanted:
-            groups.setdefault(row[:key], []).append(row)
-    return {group: dict(zip(names, zip(*rows))) for group, rows in groups.items()}
+        groups.setdefault(row[0], []).append(row)
+    return {key: _columns(rows, names) for key, rows in groups.items()}
 
 
 @dataclass
@@ -126,12 +133,7 @@ def _platform_posts(account: str, platform: str, columns: dict[str, tuple]) -> P
         day7={m: _floats(columns[m]) for m in METRICS})
 
 
-def _metrics_at(db, age: int) -> dict[str, tuple]:
-    """post_id -> (views, likes) at one age; one age per query keeps SQLite's plan cheap."""
-    return {row[0]: row[1:] for row in db.conn.execute(AGE_SQL, [age])}
-
-
-def _add_growth(db, posts: list[PlatformPosts], followed_days: dict[str, float]) -> None:
+def _add_growth(db, account: str, posts: list[PlatformPosts], followed_days: dict[str, float]) -> None:
     """Metrics at EARLY_AGE and at each platform's late age: the first of LATE_AGES that most of its
     day-7 posts were seen at (the scraper follows only the newest posts, so late ages thin out).
     An age no platform can reach (posts last seen too early) is not queried at all."""
@@ -145,12 +147,15 @@ def _add_growth(db, posts: list[PlatformPosts], followed_days: dict[str, float])
         followed = np.array([followed_days.get(pid, 0.0) for pid in p.post_id])
         return (followed >= age).sum() >= LATE_COVERAGE * len(p)
 
-    fill(EARLY_AGE, _metrics_at(db, EARLY_AGE))
+    def metrics_at(age: int) -> dict[str, tuple]:  # post_id -> (views, likes)
+        return {row[0]: row[1:] for row in db.execute(AGE_SQL, {"account": account, "age": age})}
+
+    fill(EARLY_AGE, metrics_at(EARLY_AGE))
     for age in LATE_AGES:
         pending = [p for p in posts if p.late_age is None and len(p) and reachable(p, age)]
         if not pending:
             continue
-        fill(age, {} if age == DAY else _metrics_at(db, age))
+        fill(age, {} if age == DAY else metrics_at(age))
         for p in pending:
             metric = PRIMARY_METRIC[p.platform]
             seen = np.isfinite(p.growth[(metric, EARLY_AGE)]) & np.isfinite(p.growth[(metric, age)])
@@ -158,21 +163,16 @@ def _add_growth(db, posts: list[PlatformPosts], followed_days: dict[str, float])
                 p.late_age = age
 
 
-def read_all(db, accounts: list[str]) -> dict[str, AccountData]:
-    """Every named account's data: a few queries over the views for all accounts at once."""
-    wanted = set(accounts)
-    platforms = {key: _platform_posts(*key, columns)
-                 for key, columns in sorted(_grouped_columns(db, DAY7_SQL, wanted, key=2).items())}
-    published: dict[str, list[PublishedPost]] = {a: [] for a in accounts}
-    followed_days: dict[str, float] = {}  # how long the scraper kept seeing each post (days)
-    for (account,), c in _grouped_columns(db, POSTS_SQL, wanted, key=1).items():
-        followed_days.update(zip(c["post_id"], c["followed_days"]))
-        published[account] = [PublishedPost(*fields) for fields in zip(
-            c["platform"], c["post_id"], map(parse_utc, c["published_at"]), c["format"], c["content_pillar"],
-            c["content_key"])]
-    _add_growth(db, list(platforms.values()), followed_days)
-    through = dict(db.execute(THROUGH_SQL).fetchall())
-    return {account: AccountData(
-        account=account, platforms={platform: p for (name, platform), p in platforms.items() if name == account},
-        published=published[account], data_through=through.get(account))
-        for account in accounts}
+def read_account(db, account: str) -> AccountData:
+    """One account's data: a few indexed queries over the views."""
+    params = {"account": account}
+    platforms = {platform: _platform_posts(account, platform, columns)
+                 for platform, columns in sorted(_query_columns(db, DAY7_SQL, params, group=True).items())}
+    c = _query_columns(db, POSTS_SQL, params)
+    published = [PublishedPost(*fields) for fields in zip(
+        c["platform"], c["post_id"], map(parse_utc, c["published_at"]), c["format"], c["content_pillar"],
+        c["content_key"])]
+    followed_days = dict(zip(c["post_id"], c["followed_days"]))  # how long the scraper kept seeing each post
+    _add_growth(db, account, list(platforms.values()), followed_days)
+    return AccountData(account=account, platforms=platforms, published=published,
+                       data_through=db.execute(THROUGH_SQL, params).fetchone()[0])

@@ -13,7 +13,6 @@ run is skipped (a fingerprint in the backfill_runs table).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -31,7 +30,7 @@ from rapidfuzz.utils import default_process
 from scripts.classify import PillarMatcher, caption_lines, cta, first_line, hook_style
 from scripts.config import AccountConfig, load_accounts
 from scripts.db import open_db
-from scripts.files import read_json
+from scripts.files import UnreadableJson, read_json
 from scripts.problems import Problems
 from scripts.timeutil import parse_utc, to_iso, utc_now
 from scripts.workspace import Workspace, WorkspaceError, check_account_name
@@ -118,11 +117,8 @@ def _number(value) -> float | None:
 def _read_object(path: Path) -> dict:
     try:
         data = read_json(path)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise FolderError(path, f"not valid JSON ({exc.msg} at {where})") from None
-    except UnicodeDecodeError:
-        raise FolderError(path, "not UTF-8 text") from None
+    except UnreadableJson as exc:
+        raise FolderError(path, str(exc)) from None
     if not isinstance(data, dict):
         raise FolderError(path, f"expected a JSON object, got {type(data).__name__}")
     return data

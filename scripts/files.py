@@ -52,9 +52,20 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
+class UnreadableJson(ValueError):
+    """A file that is not UTF-8 JSON. The message is the one-line reason, without the path,
+    which each caller puts where its own error lines put it."""
+
+
 def read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    """A JSON file's value. A file that is not UTF-8 JSON raises UnreadableJson saying where."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise UnreadableJson(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise UnreadableJson("not UTF-8 text") from None
 
 
 class LockBusy(RuntimeError):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import jsonschema
 
+from scripts.files import UnreadableJson, read_json
 from scripts.workspace import SCHEMA_DIR
 
 SCHEMA_PATH = SCHEMA_DIR / "performance_context.schema.json"
@@ -40,9 +41,9 @@ def load_context(path: str | Path) -> dict:
     if not path.exists():
         return {}
     try:
-        context = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ContextError(f"{path}: not valid JSON ({exc})") from None
+        context = read_json(path)
+    except UnreadableJson as exc:
+        raise ContextError(f"{path}: {exc}") from None
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(context))
     if error is not None:

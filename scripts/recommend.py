@@ -20,7 +20,7 @@ from scripts import recommend_rules
 from scripts.config import AccountConfig, load_accounts
 from scripts.credentials import read_secret
 from scripts.db import open_db
-from scripts.files import read_json, write_json_atomic
+from scripts.files import UnreadableJson, read_json, write_json_atomic
 from scripts.problems import Problems
 from scripts.recommendations import (APPLY_FIELDS, CATEGORIES, CATEGORY_FIELDS, RecError,
                                      RecFile, apply_patch, cap_confidence, change_signature, clock,
@@ -49,8 +49,8 @@ def read_insights(path) -> dict:
         raise RecError(f"{path}: missing (run make analyze first)")
     try:
         insights = read_json(path)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecError(f"{path}: not valid JSON ({exc})") from None
+    except UnreadableJson as exc:
+        raise RecError(f"{path}: {exc}") from None
     error = jsonschema.exceptions.best_match(_insights_validator.iter_errors(insights))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -74,9 +74,8 @@ def cross_account_findings(ws: Workspace) -> list[dict]:
 
 def post_examples(db) -> dict[str, tuple[dict[str, list[str]], list[dict]]]:
     """Per account: best hooks per style and the best and worst posts (day-7 views), for
-    reference hooks and for Claude. One pass over v_post_day7 for every account, because the
-    view's window function reads every snapshot whatever the account filter. Empty until load
-    and backfill have filled the tables."""
+    reference hooks and for Claude, from one query for every account. Empty until load and
+    backfill have filled the tables."""
     try:
         rows = list(db.query(
             "SELECT d.account_name, d.hook_style, d.hook_text, p.caption, d.format, d.views FROM v_post_day7 d "

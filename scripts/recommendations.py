@@ -20,7 +20,7 @@ import jsonschema
 
 from scripts.classify import HOOK_STYLES
 from scripts.config import AccountConfig
-from scripts.files import read_json
+from scripts.files import UnreadableJson, read_json
 from scripts.timeutil import parse_utc, utc_now
 from scripts.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
 
@@ -100,8 +100,8 @@ def load_context(ws: Workspace, account: str, config: AccountConfig) -> dict:
         return default_context(config)
     try:
         return read_json(path)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecError(f"{path}: not valid JSON ({exc})") from None
+    except UnreadableJson as exc:
+        raise RecError(f"{path}: {exc}") from None
 
 
 def context_schema(config: AccountConfig, base: dict | None = None) -> dict:
@@ -265,10 +265,8 @@ def validate_rec(data, path: Path) -> dict:
 def read_rec(path: Path, state: str) -> RecFile:
     try:
         data = read_json(path)
-    except json.JSONDecodeError as exc:
-        raise RecError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except UnicodeDecodeError:
-        raise RecError("not UTF-8 text") from None
+    except UnreadableJson as exc:
+        raise RecError(str(exc)) from None
     return RecFile(path, state, validate_rec(data, path))
 
 

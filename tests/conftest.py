@@ -1,8 +1,10 @@
 """Shared test helpers: build the synthetic demo workspace and run pipeline steps end to end."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +18,13 @@ DEMO_END = "2026-11-23"
 
 
 def run_step(step: str, root: Path, *args: str, env: dict | None = None, check: bool = True,
-             input: str | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m scripts.<step> --root <root> ...` as make would, in a subprocess."""
+             input: str | None = None, cpus: set[int] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m scripts.<step> --root <root> ...` as make would, in a subprocess (allowed
+    only the given CPUs, if any)."""
     full_env = {**os.environ, **(env or {})}
     result = subprocess.run([sys.executable, "-m", f"scripts.{step}", "--root", str(root), *args],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, env=full_env, input=input)
+                            cwd=PROJECT_DIR, capture_output=True, text=True, env=full_env, input=input,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     if check and result.returncode != 0:
         raise AssertionError(f"scripts.{step} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
@@ -44,9 +48,16 @@ def loaded_demo(tmp_path_factory) -> Workspace:
 
 
 def copy_workspace(source: Workspace, tmp_path: Path) -> Workspace:
-    """A private copy of a read-only, module- or session-scoped workspace, for one test to change."""
-    shutil.copytree(source.root, tmp_path / "ws")
-    return Workspace(tmp_path / "ws")
+    """A private copy of a read-only, module- or session-scoped workspace, for one test to change.
+    The database goes through SQLite's backup API: a connection still open on the source may
+    checkpoint and remove its -wal file in the middle of a file copy."""
+    target = Workspace(tmp_path / "ws")
+    shutil.copytree(source.root, target.root, ignore=shutil.ignore_patterns(f"{source.db_path.name}*"))
+    if source.db_path.exists():
+        with contextlib.closing(sqlite3.connect(source.db_path)) as original, \
+                contextlib.closing(sqlite3.connect(target.db_path)) as copy:
+            original.backup(copy)
+    return target
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ def proposed_world(tmp_path_factory) -> Workspace:
     db = open_db(ws.db_path)
     with db.conn:
         db.execute("UPDATE posts SET caption = ? WHERE account_name = ?", [HOSTILE, ws.account_names()[0]])
+    db.conn.close()
     return ws
 
 

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import pytest
 import sqlite_utils
 
+from scripts.db import open_db
 from scripts.workspace import Workspace
 from tests.conftest import run_step
 
@@ -25,19 +26,24 @@ def item(post_id, day):
     return data
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("views"))
-    ws.config_path("acme").parent.mkdir(parents=True)
+def write_scrapes(ws: Workspace, days, hour: int = 8) -> None:
+    """The envelopes of the given scrape days, scraped at `hour` UTC (config included)."""
+    ws.config_path("acme").parent.mkdir(parents=True, exist_ok=True)
     ws.config_path("acme").write_text("platform_profiles: {tiktok: acme}\ntimezone: UTC\n")
-    for day in SCRAPE_DAYS:
-        scraped = datetime(2026, 1, day, 8, tzinfo=timezone.utc)
+    for day in days:
+        scraped = datetime(2026, 1, day, hour, tzinfo=timezone.utc)
         live = [p for p, (published, _, _) in POSTS.items() if published <= scraped.strftime("%Y-%m-%dT%H:%M:%SZ")]
         envelope = {"account": "acme", "platform": "tiktok", "scraped_at": scraped.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "profile": {"followers": 1000 + 10 * day}, "items": [item(p, day) for p in live]}
         path = ws.raw_path("tiktok", "acme", scraped.strftime("%Y%m%dT%H%M%SZ"))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(envelope))
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("views"))
+    write_scrapes(ws, SCRAPE_DAYS)
     run_step("load", ws.root)
     db = sqlite_utils.Database(ws.db_path)
     for post_id, fmt in (("P1", "step_guide"), ("P2", "step_guide"), ("P3", "habit_list")):
@@ -69,6 +75,39 @@ def test_metrics_at_age_take_the_first_snapshot_within_36_hours(db):
         {"post_id": "P2", "age_day": 7, "views": 5500, "scraped_at": "2026-01-11T08:00:00Z"},   # 180 h
         {"post_id": "P3", "age_day": 7, "views": 2400, "scraped_at": "2026-01-12T08:00:00Z"},   # 190 h
     ]
+
+
+AT_AGE = "select * from v_metrics_at_age order by post_id, age_day"
+
+
+def rows_by_the_rule(db_path, tmp_path) -> list[dict]:
+    """v_metrics_at_age as a database made before the age table would get it: filled once from
+    all its snapshots by the rule (sql/tables/metrics_snapshots.sql), not kept by the trigger."""
+    copy = sqlite_utils.Database(tmp_path / "old.db")
+    sqlite_utils.Database(db_path).conn.backup(copy.conn)
+    copy.execute("DROP TRIGGER metrics_at_age_from_snapshot")
+    copy.execute("DROP TABLE metrics_at_age")
+    copy.conn.commit()
+    return query(open_db(tmp_path / "old.db"), AT_AGE)
+
+
+def test_a_database_from_before_the_age_table_gets_it_filled_by_the_same_rule(db, tmp_path):
+    assert rows_by_the_rule(db.conn.execute("PRAGMA database_list").fetchone()[2], tmp_path) == query(db, AT_AGE)
+
+
+def test_metrics_at_age_do_not_depend_on_the_order_scrapes_arrive_in(tmp_path):
+    """The trigger keeps the rows as snapshots arrive: an earlier scrape loaded after a later one
+    (a late file, a recovered history) still takes the age it is first at."""
+    ws = Workspace(tmp_path / "ws")
+    write_scrapes(ws, [d for d in SCRAPE_DAYS if d >= 7])
+    run_step("load", ws.root)
+    write_scrapes(ws, SCRAPE_DAYS)
+    write_scrapes(ws, [6], hour=20)  # P2 at 72 h: its day-3 window also holds Jan 7 08:00 (84 h)
+    run_step("load", ws.root)
+    rows = query(sqlite_utils.Database(ws.db_path), AT_AGE)
+    assert {"post_id": "P2", "age_day": 3, "scraped_at": "2026-01-06T20:00:00Z"}.items() <= \
+        next(r for r in rows if (r["post_id"], r["age_day"]) == ("P2", 3)).items()
+    assert rows == rows_by_the_rule(ws.db_path, tmp_path)
 
 
 def test_post_day7_joins_metadata(db):

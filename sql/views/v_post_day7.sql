@@ -5,4 +5,4 @@ SELECT p.account_name, p.platform, p.post_id, p.post_url, p.published_at, p.publ
        coalesce(p.slide_count, p.media_slide_count) AS slide_count, p.media_type,
        m.views, m.plays, m.likes, m.comments, m.shares, m.saves, m.engagement_rate, m.follower_rate
 FROM posts p
-JOIN v_metrics_at_age m ON m.post_id = p.post_id AND m.age_day = 7
+JOIN metrics_at_age m ON m.post_id = p.post_id AND m.age_day = 7
