@@ -1,6 +1,6 @@
 """What the analyzer reads: each account's posts per platform as column arrays, metrics at fixed ages.
 
-Day-7 metrics come from v_post_day7 and the other ages from v_metrics_at_age (sql/views/), so the
+Day-7 metrics come from v_post_day7 and the other ages from v_metrics_at_age (sql/), so the
 age rule lives in SQL only. A metric the platform does not publish stays NaN (NULL), never 0.
 """
 from __future__ import annotations

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-import os
 import shutil
 import sys
 from collections import Counter
@@ -23,6 +22,7 @@ import click
 import jsonschema
 
 from scripts.config import load_accounts
+from scripts.cpus import usable_cpus
 from scripts.db import open_db
 from scripts.files import UnreadableJson, read_json
 from scripts.normalize import NORMALIZERS, dedupe, profile_row, snapshot_row
@@ -226,7 +226,7 @@ def file_preparer(ws: Workspace, paths: list[Path], tzs: dict) -> Iterator[Itera
     a multiprocessing.Pool, whose helper threads contend with the writer for the GIL (the writer
     took half as long again). Open the database inside the block: the workers are forked when it
     starts, and an SQLite connection must not cross a fork."""
-    workers = min(len(os.sched_getaffinity(0)) - 1, len(paths))  # one CPU stays with the writer
+    workers = min(usable_cpus() - 1, len(paths))  # one CPU stays with the writer
     if workers < 1:
         yield (_prepare(ws, path, tzs) for path in paths)
         return
