@@ -150,8 +150,8 @@ def _analyze_one(account: str) -> tuple[str, tuple[dict, dict] | str]:
 
 def analyzed_accounts(ws: Workspace, configs: dict[str, AccountConfig]) -> Iterator[tuple]:
     """Every account read and analyzed, in name order. Accounts are independent, so they are spread
-    over the CPUs this process may use (forked workers, scripts/cpus.py): on 2 cores a year of 50 accounts takes
-    40 % less time."""
+    over the CPUs this process may use (forked workers, scripts/cpus.py): on 2 cores a year of 50
+    accounts takes 40 % less time."""
     accounts = sorted(configs)
     _work.update(db_path=ws.db_path, configs=configs)
     workers = min(usable_cpus(), len(accounts))
