@@ -30,6 +30,7 @@ from scripts.cpus import usable_cpus
 from scripts.db import open_db
 from scripts.files import WriteFailed, write_text_atomic
 from scripts.problems import Problems
+from scripts.schemas import schema_problem
 from scripts.timeutil import to_iso, utc_now
 from scripts.workspace import SCHEMA_DIR, Workspace
 
@@ -89,10 +90,9 @@ def long_tail_caveat(known: dict[str, str] | None = None):
 def insights_document(account: str, data_through: str | None, sample_size: int, findings: list[dict]) -> dict:
     doc = {"account": account, "generated_at": to_iso(utc_now()), "data_through": data_through,
            "sample_size": sample_size, "findings": findings}
-    if not _validator.is_valid(doc):  # our own bug: refuse to write a file the recommender would reject
-        error = jsonschema.exceptions.best_match(_validator.iter_errors(doc))
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ValueError(f"output does not match insights.schema.json at {where}: {error.message[:160]}")
+    problem = schema_problem(_validator, doc)
+    if problem:  # our own bug: refuse to write a file the recommender would reject
+        raise ValueError(f"output does not match insights.schema.json at {problem}")
     return doc
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import jsonschema
 
 from scripts.files import UnreadableJson, read_json
+from scripts.schemas import schema_problem
 from scripts.workspace import SCHEMA_DIR
 
 SCHEMA_PATH = SCHEMA_DIR / "performance_context.schema.json"
@@ -45,10 +46,9 @@ def load_context(path: str | Path) -> dict:
     except UnreadableJson as exc:
         raise ContextError(f"{path}: {exc}") from None
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(context))
-    if error is not None:
-        where = "/" + "/".join(str(p) for p in error.absolute_path)
-        raise ContextError(f"{path}: {where}: {error.message[:160]}")
+    problem = schema_problem(jsonschema.Draft202012Validator(schema), context, pointer=True)
+    if problem:
+        raise ContextError(f"{path}: {problem}")
     return context
 
 

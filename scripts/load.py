@@ -27,6 +27,7 @@ from scripts.db import open_db
 from scripts.files import UnreadableJson, read_json
 from scripts.normalize import NORMALIZERS, dedupe, profile_row, snapshot_row
 from scripts.problems import Problems
+from scripts.schemas import schema_problem
 from scripts.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
 from scripts.workspace import SCHEMA_DIR, Workspace
 
@@ -58,10 +59,9 @@ def read_envelope(path: Path, ws: Workspace) -> dict:
     # The schema's walk over every item costs more than storing them, so the envelope is
     # checked without its items and the items' one rule (each is an object) is checked here.
     shallow = {**envelope, "items": []} if isinstance(items, list) else envelope
-    error = jsonschema.exceptions.best_match(_validator.iter_errors(shallow))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise RejectedFile(f"{where}: {error.message[:200]}")
+    problem = schema_problem(_validator, shallow, limit=200)
+    if problem:
+        raise RejectedFile(problem)
     not_object = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
     if not_object is not None:
         raise RejectedFile(f"items/{not_object}: {json.dumps(items[not_object])[:60]} is not of type 'object'")

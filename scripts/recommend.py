@@ -26,6 +26,7 @@ from scripts.recommendations import (APPLY_FIELDS, CATEGORIES, CATEGORY_FIELDS, 
                                      RecFile, apply_patch, cap_confidence, change_signature, clock,
                                      context_error, file_stem, load_context, read_states, sync_db,
                                      validate_rec, with_tests)
+from scripts.schemas import schema_problem
 from scripts.timeutil import parse_utc, to_iso
 from scripts.workspace import SCHEMA_DIR, Workspace
 
@@ -51,10 +52,9 @@ def read_insights(path) -> dict:
         insights = read_json(path)
     except UnreadableJson as exc:
         raise RecError(f"{path}: {exc}") from None
-    error = jsonschema.exceptions.best_match(_insights_validator.iter_errors(insights))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise RecError(f"{path}: {where}: {error.message[:160]}")
+    problem = schema_problem(_insights_validator, insights)
+    if problem:
+        raise RecError(f"{path}: {problem}")
     return insights
 
 

@@ -21,6 +21,7 @@ import jsonschema
 from scripts.classify import HOOK_STYLES
 from scripts.config import AccountConfig
 from scripts.files import UnreadableJson, read_json
+from scripts.schemas import schema_problem
 from scripts.timeutil import parse_utc, utc_now
 from scripts.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
 
@@ -124,12 +125,7 @@ def context_schema(config: AccountConfig, base: dict | None = None) -> dict:
 
 def context_error(context: dict, config: AccountConfig, base: dict | None = None) -> str | None:
     """The first schema violation as '<where>: <problem>', or None if the context is valid."""
-    validator = jsonschema.Draft202012Validator(context_schema(config, base))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(context))
-    if error is None:
-        return None
-    where = "/" + "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message[:160]}"
+    return schema_problem(jsonschema.Draft202012Validator(context_schema(config, base)), context, pointer=True)
 
 
 def resolve(document, path: str):
@@ -247,10 +243,9 @@ def file_stem(account: str, day: str, category: str, taken: set[str]) -> str:
 
 def validate_rec(data, path: Path) -> dict:
     """Schema, then the name: the file name, id, account and category must agree."""
-    error = jsonschema.exceptions.best_match(_rec_validator.iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise RecError(f"{where}: {error.message[:160]}")
+    problem = schema_problem(_rec_validator, data)
+    if problem:
+        raise RecError(problem)
     match = FILE_NAME.match(path.name)
     if not match:
         raise RecError("file name is not <account>--<YYYY-MM-DD>--<category>[--n].json")
