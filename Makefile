@@ -35,6 +35,17 @@ RAW_FILES = $(if $(FILE_RULES),$(wildcard $(ROOT)/data/raw/*/*/))
 # output/ or of the folder (output/<post>/, or output/<date>/ for output/<date>/<post>/). A file
 # edited in place is seen by backfill's own fingerprint the next time the step runs.
 ACCOUNT_FILES = $(if $(FILE_RULES),$(wildcard $(ROOT)/accounts/*/config.yml $(ROOT)/accounts/*/output/ $(ROOT)/accounts/*/output/*/))
+# Account configs: the timezone feeds load's published_local, the pillars feed backfill.
+CONFIG_FILES = $(if $(FILE_RULES),$(wildcard $(ROOT)/accounts/*/config.yml))
+# The code a step runs: its entry point plus its stage's package and every package before it
+# (a package imports only core/ and the stages before it: docs/architecture.md), so a change to
+# any code a step uses re-runs the step.
+CORE_CODE := $(wildcard scripts/core/*.py)
+SOURCES_CODE := $(CORE_CODE) $(wildcard scripts/sources/*.py)
+STORE_CODE := $(SOURCES_CODE) $(wildcard scripts/store/*.py)
+ANALYSIS_CODE := $(STORE_CODE) $(wildcard scripts/analysis/*.py)
+PROPOSALS_CODE := $(ANALYSIS_CODE) $(wildcard scripts/proposals/*.py)
+OUTPUTS_CODE := $(PROPOSALS_CODE) $(wildcard scripts/outputs/*.py scripts/outputs/templates/*)
 STEP = $(PY) -m scripts
 LOCKED = $(STEP).lock --root $(ROOT) --wait $(LOCK_WAIT) --
 
@@ -83,7 +94,8 @@ _offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD)
 load: $(VENV)/.installed  ## load new raw envelopes into data/analytics.db
 	$(call PIPELINE,$(LOAD_STAMP))
 
-$(LOAD_STAMP): $(RAW_FILES) scripts/load.py scripts/normalize.py $(wildcard sql/*/*.sql) | $(VENV)/.installed
+$(LOAD_STAMP): $(RAW_FILES) $(CONFIG_FILES) scripts/load.py $(STORE_CODE) $(wildcard sql/*/*.sql) \
+		schemas/raw_envelope.schema.json | $(VENV)/.installed
 	$(call RUN_STEP,$(STEP).load --root $(ROOT),load)
 	touch $@
 

@@ -3,6 +3,6 @@
 backfill: $(VENV)/.installed  ## match posts to generator output folders; classify hooks, CTAs, pillars
 	$(call PIPELINE,$(BACKFILL_STAMP))
 
-$(BACKFILL_STAMP): $(LOAD_STAMP) $(ACCOUNT_FILES) scripts/backfill.py scripts/classify.py
+$(BACKFILL_STAMP): $(LOAD_STAMP) $(ACCOUNT_FILES) scripts/backfill.py $(STORE_CODE)
 	$(call RUN_STEP,$(STEP).backfill --root $(ROOT),backfill)
 	touch $@

@@ -1,6 +1,6 @@
 # analyze: the ten analysis dimensions into data/insights/ (issue 5)
 .PHONY: analyze
-ANALYZE_SOURCES = scripts/analyze.py scripts/stats.py $(wildcard scripts/analyze_*.py) schemas/insights.schema.json
+ANALYZE_SOURCES = scripts/analyze.py $(ANALYSIS_CODE) schemas/insights.schema.json
 
 analyze: $(VENV)/.installed  ## findings with their evidence into data/insights/<account>.json and all.json
 	$(call PIPELINE,$(INSIGHTS))

@@ -2,8 +2,8 @@
 .PHONY: recommend apply review
 # a rejection (git mv into rejected/) or an apply changes these folders: recommend must look again
 REC_DIRS = $(wildcard $(ROOT)/recommendations/rejected $(ROOT)/recommendations/applied)
-RECOMMEND_SOURCES = scripts/recommend.py scripts/recommend_rules.py scripts/recommend_claude.py \
-	scripts/recommendations.py schemas/performance_context.schema.json schemas/recommendation.schema.json
+RECOMMEND_SOURCES = scripts/recommend.py $(PROPOSALS_CODE) \
+	schemas/performance_context.schema.json schemas/recommendation.schema.json
 
 recommend: $(VENV)/.installed  ## 3-5 recommendations per account into recommendations/pending/
 	$(call PIPELINE,$(RECOMMEND_STAMP))

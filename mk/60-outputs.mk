@@ -1,8 +1,8 @@
 # outputs: terminal reports, Datasette, the self-contained HTML dashboard (issue 7)
 .PHONY: report dashboard datasette
 # the report tables, Datasette's canned queries and the dashboard's numbers are one set of SQL
-OUTPUT_SOURCES = metadata.yml scripts/report.py
-DASHBOARD_SOURCES = scripts/dashboard.py scripts/charts.py scripts/templates/dashboard.html.j2 $(OUTPUT_SOURCES)
+OUTPUT_SOURCES = metadata.yml $(OUTPUTS_CODE)
+DASHBOARD_SOURCES = scripts/dashboard.py $(OUTPUT_SOURCES)
 DATASETTE_PORT ?= 8001
 # the day-7 views read every snapshot: on a year of 50 accounts a canned query takes 1-5 s,
 # past Datasette's default 1 s limit

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from scripts.files import LockBusy, pipeline_lock
-from scripts.workspace import Workspace
+from scripts.core.files import LockBusy, pipeline_lock
+from scripts.core.workspace import Workspace
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

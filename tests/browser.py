@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from scripts.workspace import Workspace
+from scripts.core.workspace import Workspace
 from tests.conftest import build_demo
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

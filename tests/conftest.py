@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.demo import build_workspace
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.dev.demo import build_workspace
+from scripts.core.workspace import PROJECT_DIR, Workspace
 
 DEMO_END = "2026-11-23"
 

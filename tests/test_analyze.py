@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 import jsonschema
 import pytest
 
-from scripts import stats
-from scripts.config import load_config
-from scripts.db import open_db
-from scripts.demo_world import PLANTED
-from scripts.recommend_rules import propose
-from scripts.recommendations import default_context
-from scripts.workspace import SCHEMA_DIR, Workspace
+from scripts.analysis import stats
+from scripts.core.config import load_config
+from scripts.core.db import open_db
+from scripts.dev.demo_world import PLANTED
+from scripts.proposals.rules import propose
+from scripts.proposals.recfiles import default_context
+from scripts.core.workspace import SCHEMA_DIR, Workspace
 from tests.conftest import build_demo, run_step
 
 SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())

@@ -6,10 +6,10 @@ import json
 import jsonschema
 import pytest
 
-from scripts.config import load_config
-from scripts.db import open_db
-from scripts.recommendations import CONTEXT_SCHEMA, default_context
-from scripts.workspace import Workspace
+from scripts.core.config import load_config
+from scripts.core.db import open_db
+from scripts.proposals.recfiles import CONTEXT_SCHEMA, default_context
+from scripts.core.workspace import Workspace
 from tests.conftest import build_demo, copy_workspace, run_step
 from tests.test_recommend import WEEK1, git, write_insights
 

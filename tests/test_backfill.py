@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 import sqlite_utils
 
-from scripts.classify import first_line
-from scripts.workspace import Workspace
+from scripts.store.classify import first_line
+from scripts.core.workspace import Workspace
 from tests.conftest import build_demo, copy_workspace, run_step
 
 BACKFILLED = ("topic", "format", "hook_text", "hook_score", "slide_count", "content_pillar", "hook_style",

@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 
-from scripts.bench import LIMITS, ensure_world, world_params
-from scripts.files import write_json_atomic
-from scripts.workspace import PROJECT_DIR
+from scripts.dev.bench import LIMITS, ensure_world, world_params
+from scripts.core.files import write_json_atomic
+from scripts.core.workspace import PROJECT_DIR
 
 STEPS = ["generate", "bare_load", "load", "backfill", "analyze", "recommend", "dashboard", "make_weekly",
          "noop_weekly"]

@@ -1,8 +1,8 @@
 """Hook styles, CTAs and content pillars from text: tables of real-looking examples."""
 import pytest
 
-from scripts.classify import CTAS, HOOK_STYLES, PillarMatcher, cta, first_line, hook_style
-from scripts.demo_world import BODY_LINES, CTA_LINES, HOOK_TEMPLATES, PILLARS
+from scripts.store.classify import CTAS, HOOK_STYLES, PillarMatcher, cta, first_line, hook_style
+from scripts.dev.demo_world import BODY_LINES, CTA_LINES, HOOK_TEMPLATES, PILLARS
 
 HOOKS = [
     # number_specific: a count or a quantity, wherever it sits

@@ -1,8 +1,8 @@
 """Account configs: a bad one names its file and field and stops only that account."""
 import pytest
 
-from scripts.config import ConfigError, load_accounts, load_config
-from scripts.workspace import Workspace
+from scripts.core.config import ConfigError, load_accounts, load_config
+from scripts.core.workspace import Workspace
 
 GOOD = """platform_profiles: {tiktok: "@MyMomSkills ", instagram: mymomskills}
 timezone: America/New_York

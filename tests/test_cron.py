@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from scripts.workspace import PROJECT_DIR
+from scripts.core.workspace import PROJECT_DIR
 from tests.conftest import run_step
 
 CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]   # minute hour day-of-month month day-of-week

@@ -8,7 +8,7 @@ import shutil
 import pytest
 import sqlite_utils
 
-from scripts.workspace import Workspace
+from scripts.core.workspace import Workspace
 from tests.browser import browser_test, chromium, needs_chromium, outputs_world, session
 from tests.conftest import run_step
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from datasette.app import Datasette
 
-from scripts.report import DATABASE, METADATA_PATH
-from scripts.workspace import PROJECT_DIR
+from scripts.outputs.report import DATABASE, METADATA_PATH
+from scripts.core.workspace import PROJECT_DIR
 from tests.browser import browser_test, chromium, needs_chromium, outputs_world, session
 
 METADATA = yaml.safe_load(METADATA_PATH.read_text())

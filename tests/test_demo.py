@@ -5,9 +5,9 @@ from datetime import date
 
 import jsonschema
 
-from scripts.demo import build_workspace
-from scripts.demo_world import PLANTED
-from scripts.workspace import SCHEMA_DIR, Workspace
+from scripts.dev.demo import build_workspace
+from scripts.dev.demo_world import PLANTED
+from scripts.core.workspace import SCHEMA_DIR, Workspace
 
 
 def digest(root):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.files import pipeline_lock, read_json
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.core.files import pipeline_lock, read_json
+from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.conftest import build_demo, run_step
 from tests.test_recommend import WEEK1, write_insights
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from scripts.workspace import Workspace
+from scripts.core.workspace import Workspace
 from tests.conftest import run_step
 
 FIXTURES = Path(__file__).parent / "fixtures"

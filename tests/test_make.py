@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.core.workspace import PROJECT_DIR, Workspace
 
 STEP_COMMANDS = ("scripts.load", "scripts.backfill", "scripts.analyze", "scripts.recommend", "scripts.dashboard")
 

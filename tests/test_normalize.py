@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.normalize import (count, dedupe, normalize_instagram, normalize_tiktok, profile_row, rates,
+from scripts.sources.normalize import (count, dedupe, normalize_instagram, normalize_tiktok, profile_row, rates,
                                snapshot_row)
 
 FIXTURES = Path(__file__).parent / "fixtures"

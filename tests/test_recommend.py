@@ -9,13 +9,13 @@ import jsonpatch
 import jsonschema
 import pytest
 
-from scripts import recommend_rules
-from scripts.config import AccountConfig
-from scripts.db import open_db
-from scripts.recommend import AccountInputs, vet
-from scripts.recommendations import (CATEGORIES, CONFIDENCE_RANK, FILE_NAME, REC_SCHEMA, change_signature,
+from scripts.proposals import rules as recommend_rules
+from scripts.core.config import AccountConfig
+from scripts.core.db import open_db
+from scripts.proposals.recommend import AccountInputs, vet
+from scripts.proposals.recfiles import (CATEGORIES, CONFIDENCE_RANK, FILE_NAME, REC_SCHEMA, change_signature,
                                      default_context)
-from scripts.workspace import SCHEMA_DIR, Workspace
+from scripts.core.workspace import SCHEMA_DIR, Workspace
 from tests.conftest import build_demo, copy_workspace, run_step
 
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())

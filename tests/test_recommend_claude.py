@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from scripts.db import open_db
-from scripts.recommendations import change_signature
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.core.db import open_db
+from scripts.proposals.recfiles import change_signature
+from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.conftest import build_demo, copy_workspace, run_step
 from tests.fake_anthropic import OVERLOADED, SERVER_ERROR, FakeAnthropic, tool_use_message
 from tests.test_recommend import WEEK1, pending, write_insights

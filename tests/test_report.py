@@ -11,10 +11,10 @@ import yaml
 
 from rich.console import Console
 
-from scripts.recommendations import read_states
-from scripts.report import DIMENSIONS, FOCUS_QUERIES, METADATA_PATH, OVERVIEW_QUERY
-from scripts.report import report as run_report
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.proposals.recfiles import read_states
+from scripts.outputs.report import DIMENSIONS, FOCUS_QUERIES, METADATA_PATH, OVERVIEW_QUERY
+from scripts.outputs.report import report as run_report
+from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.browser import outputs_world
 from tests.conftest import run_step
 

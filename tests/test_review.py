@@ -1,8 +1,8 @@
 """make review: [y] approve [n] reject [s] skip, read line by line from stdin (pipe, tmux, terminal)."""
 from __future__ import annotations
 
-from scripts.db import open_db
-from scripts.workspace import Workspace
+from scripts.core.db import open_db
+from scripts.core.workspace import Workspace
 from tests.conftest import run_step
 from tests.test_apply import proposed, ws  # noqa: F401  (fixtures: two accounts with proposals pending)
 from tests.test_recommend import git

@@ -1,7 +1,7 @@
 """sql/ is applied on every open: idempotent, and older databases gain new columns."""
 import sqlite_utils
 
-from scripts.db import ensure_schema, open_db, table_sql_files, view_sql_files
+from scripts.core.db import ensure_schema, open_db, table_sql_files, view_sql_files
 
 
 def test_every_table_and_view_exists(tmp_path):

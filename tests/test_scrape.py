@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.apify_runs import load_settings
-from scripts.db import open_db
-from scripts.demo import build_workspace
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.sources.apify_runs import load_settings
+from scripts.core.db import open_db
+from scripts.dev.demo import build_workspace
+from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.conftest import DEMO_END, run_step
 from tests.fake_apify import (FakeApify, instagram_items, instagram_post_scraper, instagram_profile_record,
                               instagram_profile_scraper, tiktok_items, tiktok_profile_scraper)

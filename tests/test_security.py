@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.files import read_json
-from scripts.recommendations import APPLY_FIELDS, CATEGORY_FIELDS
-from scripts.workspace import Workspace
+from scripts.core.files import read_json
+from scripts.proposals.recfiles import APPLY_FIELDS, CATEGORY_FIELDS
+from scripts.core.workspace import Workspace
 from tests.conftest import build_demo, copy_workspace, run_step
 from tests.fake_anthropic import FakeAnthropic, tool_use_message
 from tests.test_faults import make

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import f as f_distribution
 
-from scripts import stats
+from scripts.analysis import stats
 
 
 def lognormal(seed: int, n: int, scale: float = 1.0) -> np.ndarray:

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 import pytest
 import sqlite_utils
 
-from scripts.db import open_db
-from scripts.workspace import Workspace
+from scripts.core.db import open_db
+from scripts.core.workspace import Workspace
 from tests.conftest import run_step
 
 # three TikTok posts; daily scrapes at 08:00Z on Jan 2..12 except Jan 9 and 10 (a gap)

@@ -1,8 +1,8 @@
 """The workspace contract: names that cannot reach outside their folder, one path layout."""
 import pytest
 
-from scripts.files import LockBusy, pipeline_lock, write_json_atomic
-from scripts.workspace import Workspace, WorkspaceError, check_account_name
+from scripts.core.files import LockBusy, pipeline_lock, write_json_atomic
+from scripts.core.workspace import Workspace, WorkspaceError, check_account_name
 
 
 @pytest.mark.parametrize("name", ["../etc", "..", "a/b", "Upper", "", "-dash", "a..b", ".hidden", "a b"])

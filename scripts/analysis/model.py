@@ -13,8 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from scripts import stats
-from scripts.analyze_data import PlatformPosts
+from scripts.analysis import stats
+from scripts.analysis.data import PlatformPosts
 
 LEVERS = ("format", "hook_style", "content_pillar", "cta", "slides", "daypart", "weekday")
 MIN_DF = 30      # residual degrees of freedom the full model needs

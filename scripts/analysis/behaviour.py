@@ -5,13 +5,13 @@ from datetime import timedelta
 
 import numpy as np
 
-from scripts import stats
-from scripts.analyze_content import (NOUNS, POSTS_WITH, best_and_worst, compare, daypart_words, levels, metric_name,
+from scripts.analysis import stats
+from scripts.analysis.content import (NOUNS, POSTS_WITH, best_and_worst, compare, daypart_words, levels, metric_name,
                                      metric_words)
-from scripts.analyze_model import PART_BY_NAME, LeverModel
-from scripts.analyze_data import EARLY_AGE, PRIMARY_METRIC, PlatformPosts, PublishedPost
-from scripts.analyze_findings import Candidate, evidence, num, pct
-from scripts.classify import CTAS
+from scripts.analysis.model import PART_BY_NAME, LeverModel
+from scripts.analysis.data import EARLY_AGE, PRIMARY_METRIC, PlatformPosts, PublishedPost
+from scripts.analysis.findings import Candidate, evidence, num, pct
+from scripts.store.classify import CTAS
 
 RATES = {"saves_per_view_d7": "save rate (saves per view at day 7)",
          "shares_per_view_d7": "share rate (shares per view at day 7)"}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from scripts.recommendations import CONFIDENCE_RANK
+from scripts.proposals.recfiles import CONFIDENCE_RANK
 
 WEIGHT_RANGE = (0.5, 2.0)   # rules move weights gently; the schema allows 0.1-3.0 for hand edits
 DEFAULT_STEP = 0.3          # when a finding has no usable ratio

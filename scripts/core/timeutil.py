@@ -1,6 +1,7 @@
 """UTC timestamps in one format everywhere: 'YYYY-MM-DDTHH:MM:SSZ'; stamps 'YYYYMMDDTHHMMSSZ'."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -49,3 +50,14 @@ def to_local(moment: datetime, tz: ZoneInfo) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def clock(now: str | None = None) -> datetime:
+    """'Now' for file dates and timestamps: --now, else ANALYTICS_NOW, else the wall clock."""
+    value = now or os.environ.get("ANALYTICS_NOW")
+    if not value:
+        return utc_now()
+    moment = parse_utc(value)
+    if moment is None:
+        raise ValueError(f"cannot read the time {value!r} (--now / ANALYTICS_NOW want ISO-8601)")
+    return moment.replace(microsecond=0)

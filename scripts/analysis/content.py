@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 
-from scripts import stats
-from scripts.analyze_data import INTERACTIONS, PRIMARY_METRIC, PlatformPosts
-from scripts.analyze_findings import Candidate, evidence, lever_claim, pct, ratio_claim, times
-from scripts.analyze_model import DAYPARTS, LeverModel, daypart_name, dayparts
-from scripts.classify import CTAS, HOOK_STYLES
+from scripts.analysis import stats
+from scripts.analysis.data import INTERACTIONS, PRIMARY_METRIC, PlatformPosts
+from scripts.analysis.findings import Candidate, evidence, lever_claim, pct, ratio_claim, times
+from scripts.analysis.model import DAYPARTS, LeverModel, daypart_name, dayparts
+from scripts.store.classify import CTAS, HOOK_STYLES
 
 PERMUTATIONS = 500         # at most this many label permutations for the 80/20 test, in batches ...
 PERMUTATION_BATCH = 100    # ... that stop once EXCEEDANCES_TO_STOP permuted gaps reach the real one

@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import jsonpatch
 import jsonschema
 
-from scripts.classify import HOOK_STYLES
-from scripts.config import AccountConfig
-from scripts.files import UnreadableJson, read_json
-from scripts.schemas import schema_problem
-from scripts.timeutil import parse_utc, utc_now
-from scripts.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
+from scripts.store.classify import HOOK_STYLES
+from scripts.core.config import AccountConfig
+from scripts.core.files import UnreadableJson, read_json
+from scripts.core.schemas import schema_problem
+from scripts.core.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
 
 
 CATEGORIES = ("format_weight", "hook_style", "topic_priority", "pillar_rebalance", "format_experiment",
@@ -57,17 +54,6 @@ FILE_NAME = re.compile(r"^(?P<account>.+)--(?P<date>\d{4}-\d{2}-\d{2})--(?P<cate
 
 class RecError(ValueError):
     """A recommendation file or patch that cannot be used; one line, the caller adds the file."""
-
-
-def clock(now: str | None = None) -> datetime:
-    """'Now' for file dates and timestamps: --now, else ANALYTICS_NOW, else the wall clock."""
-    value = now or os.environ.get("ANALYTICS_NOW")
-    if not value:
-        return utc_now()
-    moment = parse_utc(value)
-    if moment is None:
-        raise RecError(f"cannot read the time {value!r} (--now / ANALYTICS_NOW want ISO-8601)")
-    return moment.replace(microsecond=0)
 
 
 def cap_confidence(wanted: str, ceiling: str) -> str:

@@ -6,7 +6,7 @@ import os
 
 from dotenv import dotenv_values
 
-from scripts.workspace import PROJECT_DIR, Workspace
+from scripts.core.workspace import PROJECT_DIR, Workspace
 
 
 def read_secret(name: str, ws: Workspace) -> str | None:

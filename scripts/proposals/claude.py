@@ -16,8 +16,8 @@ import os
 
 import anthropic
 
-from scripts.recommendations import CATEGORIES, CATEGORY_FIELDS, context_schema
-from scripts.textsafety import printable, scrub
+from scripts.proposals.recfiles import CATEGORIES, CATEGORY_FIELDS, context_schema
+from scripts.core.textsafety import printable, scrub
 
 DEFAULT_MODEL = "claude-sonnet-5-5"  # the current Sonnet
 # Models that answer a forced tool_choice with HTTP 400 (Sonnet 5.5's breaking change): they get

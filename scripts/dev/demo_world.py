@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from scripts.classify import CTAS, HOOK_STYLES  # the one vocabulary the classifier also uses
+from scripts.store.classify import CTAS, HOOK_STYLES  # the one vocabulary the classifier also uses
 
 FORMATS = ("habit_list", "step_guide", "scripts", "boring_habits", "how_to")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from scripts.workspace import SQL_DIR
+from scripts.core.workspace import SQL_DIR
 
 TABLES_DIR = SQL_DIR / "tables"
 CONSTANT = re.compile(r"^(-?\d+(\.\d+)?|'[^']*'|NULL)$", re.IGNORECASE)

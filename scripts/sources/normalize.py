@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from scripts.timeutil import parse_utc, to_iso
+from scripts.core.timeutil import parse_utc, to_iso
 
 METRICS = ("views", "plays", "likes", "comments", "shares", "saves")
 INTERACTIONS = ("likes", "comments", "shares", "saves")

@@ -9,7 +9,7 @@ PLATFORMS = ("tiktok", "instagram")
 ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 REC_STATES = ("pending", "approved", "applied", "rejected")
 # the repository's own sql/ and schemas/ serve every workspace
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 SQL_DIR = PROJECT_DIR / "sql"
 SCHEMA_DIR = PROJECT_DIR / "schemas"
 

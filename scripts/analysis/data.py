@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from scripts.timeutil import parse_utc
+from scripts.core.timeutil import parse_utc
 
 # the metric every comparison ranks by: TikTok publishes views for every post; Instagram
 # publishes none for images and carousels, so likes stand in there

@@ -18,9 +18,9 @@ from apify_client import ApifyClient
 from apify_client.errors import ApifyApiError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scripts.credentials import read_secret
-from scripts.textsafety import scrub
-from scripts.workspace import PLATFORMS, PROJECT_DIR, Workspace
+from scripts.core.credentials import read_secret
+from scripts.core.textsafety import scrub
+from scripts.core.workspace import PLATFORMS, PROJECT_DIR, Workspace
 
 SETTINGS_NAME = "scrape.yml"
 DEFAULT_API_URL = "https://api.apify.com"

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from scripts import stats
+from scripts.analysis import stats
 
 DIMENSIONS = ("formats", "failures", "pillars", "save_vs_share", "hooks", "slide_count", "timing",
               "growth", "cross_account", "exploration")

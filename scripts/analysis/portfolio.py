@@ -5,15 +5,15 @@ from datetime import timedelta
 
 import numpy as np
 
-from scripts import stats
-from scripts.analyze_content import POSTS_WITH, levels, pick_one
-from scripts.analyze_data import PRIMARY_METRIC, AccountData, PlatformPosts
-from scripts.analyze_model import PART_BY_NAME, LeverModel
-from scripts.analyze_findings import Candidate, evidence, pct, times
-from scripts.classify import CTAS, HOOK_STYLES
-from scripts.config import AccountConfig
-from scripts.timeutil import parse_utc
-from scripts.workspace import PLATFORMS
+from scripts.analysis import stats
+from scripts.analysis.content import POSTS_WITH, levels, pick_one
+from scripts.analysis.data import PRIMARY_METRIC, AccountData, PlatformPosts
+from scripts.analysis.model import PART_BY_NAME, LeverModel
+from scripts.analysis.findings import Candidate, evidence, pct, times
+from scripts.store.classify import CTAS, HOOK_STYLES
+from scripts.core.config import AccountConfig
+from scripts.core.timeutil import parse_utc
+from scripts.core.workspace import PLATFORMS
 
 RECENT = timedelta(days=30)    # "untested lately": nothing in the 30 days before data_through
 MIX = timedelta(days=90)       # the recent mix that over-indexing is judged on

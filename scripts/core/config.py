@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scripts.workspace import ACCOUNT_NAME, PLATFORMS, Workspace
+from scripts.core.workspace import ACCOUNT_NAME, PLATFORMS, Workspace
 
 DEFAULT_FORMATS = ["habit_list", "step_guide", "scripts", "boring_habits", "how_to"]
 

@@ -1,0 +1,223 @@
+"""make analyze: the ten analysis dimensions, per account and across accounts, into data/insights/.
+
+Writes data/insights/<account>.json for every account with a valid config and, last and always,
+data/insights/all.json (the cross-account findings; Make's stamp for this step). Every file is
+checked against schemas/insights.schema.json before it is written (atomically). One account that
+fails is reported and the others still get their files; the step then exits non-zero. Accounts are
+read and analyzed in worker processes, one per usable CPU; the files do not depend on how many.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import sqlite3
+from collections.abc import Iterator
+
+import jsonschema
+from threadpoolctl import threadpool_limits
+
+from scripts.analysis.behaviour import growth, save_vs_share, timing
+from scripts.analysis.content import failures, formats, hooks, pillars, slide_count
+from scripts.analysis.data import PRIMARY_METRIC, AccountData, read_account
+from scripts.analysis.findings import CONFIDENCE_ORDER, Candidate, finalize
+from scripts.analysis.model import LeverModel
+from scripts.analysis.portfolio import cross_account, exploration
+from scripts.core.config import AccountConfig, load_accounts
+from scripts.core.cpus import usable_cpus
+from scripts.core.db import open_db
+from scripts.core.files import WriteFailed, write_text_atomic
+from scripts.core.problems import Problems
+from scripts.core.schemas import schema_problem
+from scripts.core.timeutil import to_iso, utc_now
+from scripts.core.workspace import SCHEMA_DIR, Workspace
+
+INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
+# the same schema with the findings' "$ref" written in place: resolving the reference again for each
+# of thousands of findings took a third of the checking time
+_validator = jsonschema.Draft202012Validator({**INSIGHTS_SCHEMA, "properties": {
+    **INSIGHTS_SCHEMA["properties"],
+    "findings": {**INSIGHTS_SCHEMA["properties"]["findings"], "items": INSIGHTS_SCHEMA["$defs"]["finding"]}}})
+ALL = "all"
+VOLUME_METRICS = tuple(f"{m}_d7" for m in PRIMARY_METRIC.values())  # also their cross-account _lift
+SUMMARY_TOP = 3
+
+
+def account_candidates(data: AccountData, config: AccountConfig, models: dict[str, LeverModel]) -> list[Candidate]:
+    """Every comparison the nine per-account dimensions make for one account."""
+    candidates: list[Candidate] = []
+    for platform, posts in data.platforms.items():
+        model = models[platform]
+        slides, threshold = slide_count(model)
+        candidates += (formats(model) + failures(posts, threshold) + pillars(model) + save_vs_share(posts)
+                       + hooks(model) + slides + timing(model, data.published) + growth(posts))
+    candidates += exploration(data, config)
+    for candidate in candidates:
+        candidate.account = data.account
+    return candidates
+
+
+def long_tail_formats(findings: list[dict]) -> dict[str, str]:
+    """format -> growth finding id, for formats shown (on either platform: the same content is
+    cross-posted) to keep growing after day 7."""
+    found: dict[str, str] = {}
+    for f in findings:
+        if f["dimension"] == "growth" and f["direction"] == "better" and f["confidence"] != "low":
+            found.setdefault(f["subject"]["format"], f["id"])
+    return found
+
+
+def long_tail_caveat(known: dict[str, str] | None = None):
+    """A day-7 'worse' about a format that keeps growing after day 7 says when its views come, not
+    how many: such findings are kept with a caveat, at low confidence and with no direction, so
+    the recommender does not cut a slow-burning format. `known` adds long-tail formats found
+    elsewhere (the accounts, for the cross-account file)."""
+    def adjust(findings: list[dict]) -> None:
+        long_tail = {**(known or {}), **long_tail_formats(findings)}
+        for f in findings:
+            fmt = (f.get("subject") or {}).get("format")
+            source = long_tail.get(fmt)
+            if source and f["direction"] == "worse" and f["metric"].startswith(VOLUME_METRICS):
+                f["claim"] += (f" Caveat: {fmt} posts keep growing after day 7 ({source}), so day-7 numbers "
+                               f"understate them; not counted as worse.")
+                f["confidence"], f["direction"] = "low", "none"
+                f["details"]["caveat"] = {"long_tail": source}
+    return adjust
+
+
+def insights_document(account: str, data_through: str | None, sample_size: int, findings: list[dict]) -> dict:
+    doc = {"account": account, "generated_at": to_iso(utc_now()), "data_through": data_through,
+           "sample_size": sample_size, "findings": findings}
+    problem = schema_problem(_validator, doc)
+    if problem:  # our own bug: refuse to write a file the recommender would reject
+        raise ValueError(f"output does not match insights.schema.json at {problem}")
+    return doc
+
+
+def insights_text(doc: dict) -> str:
+    """The file's JSON with one finding per line: readable, a diff shows which findings changed,
+    and json's C encoder does the work (it is not used when indenting)."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "findings"}, ensure_ascii=False)[:-1]
+    lines = ",\n".join("  " + json.dumps(f, ensure_ascii=False) for f in doc["findings"])
+    return f'{head}, "findings": [\n{lines}\n]}}\n' if lines else f'{head}, "findings": []}}\n'
+
+
+def _strength(finding: dict) -> tuple:
+    effect = finding.get("effect")
+    size = abs(math.log(effect)) if finding.get("effect_kind") in ("ratio_of_medians", "odds_ratio") and effect \
+        else abs(effect or 0.0)
+    return (CONFIDENCE_ORDER[finding["confidence"]], -size, finding["id"])
+
+
+def summary_lines(name: str, findings: list[dict]) -> list[str]:
+    counts = {level: sum(f["confidence"] == level for f in findings) for level in CONFIDENCE_ORDER}
+    lines = [f"{name}: {len(findings)} findings "
+             f"({counts['high']} high, {counts['medium']} medium, {counts['low']} low)"]
+    clear = sorted((f for f in findings if f["confidence"] != "low" and f["direction"] != "none"), key=_strength)
+    for finding in clear[:SUMMARY_TOP]:
+        where = f"[{finding['confidence']}, {finding['platform'] or 'all'}]"
+        lines.append(f"  {where} {finding['claim']}")
+    return lines
+
+
+def analyze_account(data: AccountData, config: AccountConfig) -> tuple[dict, dict]:
+    """One account's insights document, and its models (the cross-account analysis pools them)."""
+    models = {platform: LeverModel(posts) for platform, posts in data.platforms.items()}
+    findings = finalize(account_candidates(data, config, models), adjust=long_tail_caveat())
+    return insights_document(data.account, data.data_through, data.sample_size, findings), models
+
+
+# what the analysis workers need, set before they are forked so they inherit it
+_work: dict = {}
+
+
+def _analyze_one(account: str) -> tuple[str, tuple[dict, dict] | str]:
+    """An account read and analyzed: its (document, models), or the one-line reason it failed.
+    The connection is the account's own and closed before the result is returned: a worker is
+    ended by a signal, and a connection left open would leave the -wal and -shm files behind."""
+    try:
+        db = open_db(_work["db_path"], schema=False)
+        try:
+            data = read_account(db, account)
+        finally:
+            db.conn.close()
+        return account, analyze_account(data, _work["configs"][account])
+    except Exception as exc:
+        return account, f"{type(exc).__name__}: {exc}"
+
+
+def analyzed_accounts(ws: Workspace, configs: dict[str, AccountConfig]) -> Iterator[tuple]:
+    """Every account read and analyzed, in name order. Accounts are independent, so they are spread
+    over the CPUs this process may use (forked workers, scripts/cpus.py): on 2 cores a year of 50
+    accounts takes 40 % less time."""
+    accounts = sorted(configs)
+    _work.update(db_path=ws.db_path, configs=configs)
+    workers = min(usable_cpus(), len(accounts))
+    try:
+        if workers <= 1:
+            yield from map(_analyze_one, accounts)
+            return
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_analyze_one, accounts)
+    finally:
+        _work.clear()
+
+
+def analyze_across(ws: Workspace, docs: list[dict], models: dict, long_tail: dict) -> list[dict]:
+    """The cross-account findings, written to all.json (also when there is nothing to compare)."""
+    cross = finalize(cross_account(models), adjust=long_tail_caveat(long_tail)) if len(models) >= 2 else []
+    through = max((d["data_through"] for d in docs if d["data_through"]), default=None)
+    write_text_atomic(ws.all_insights_path, insights_text(insights_document(
+        ALL, through, sum(d["sample_size"] for d in docs), cross)))
+    return cross
+
+
+def analyze_workspace(ws: Workspace, quiet: bool = False) -> Problems:
+    # thousands of tiny least-squares fits: BLAS threads only add overhead (twice as slow on 2 cores)
+    with threadpool_limits(limits=1):
+        return _analyze_workspace(ws, quiet)
+
+
+def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
+    problems = Problems("analyze")
+    configs, config_errors = load_accounts(ws)
+    for line in config_errors:
+        problems.add(f"{line} (account skipped)")
+    if not ws.db_path.exists():
+        problems.add(f"{ws.db_path}: missing (run make load first)")
+        return problems
+    try:  # the schema brought up to date once, before the workers read
+        open_db(ws.db_path).conn.close()
+    except sqlite3.Error as exc:  # no data: keep every earlier insights file as it is
+        problems.add(f"{ws.db_path}: cannot read ({exc})")
+        return problems
+    lines: list[str] = []
+    docs: list[dict] = []
+    models: dict[str, dict[str, LeverModel]] = {}
+    long_tail: dict[str, str] = {}
+    written = 0
+    for account, result in analyzed_accounts(ws, configs):
+        if isinstance(result, str):  # one account's failure must not cost the others their files
+            problems.add(f"{ws.insights_path(account)}: analysis failed ({result})")
+            continue
+        doc, models[account] = result
+        docs.append(doc)
+        for fmt, fid in long_tail_formats(doc["findings"]).items():
+            long_tail.setdefault(fmt, f"{account}: {fid}")
+        try:
+            write_text_atomic(ws.insights_path(account), insights_text(doc))
+        except WriteFailed as exc:
+            problems.add(str(exc))
+            continue
+        written += 1
+        lines += summary_lines(account, doc["findings"])
+    try:  # last, so all.json is the step's stamp; a failure here is one line too, and Make retries
+        lines += summary_lines("across accounts", analyze_across(ws, docs, models, long_tail))
+    except WriteFailed as exc:
+        problems.add(str(exc))
+    except Exception as exc:
+        problems.add(f"{ws.all_insights_path}: analysis failed ({type(exc).__name__}: {exc})")
+    if not quiet:
+        print("\n".join(lines))
+        print(f"analyze: wrote {written} account files and {ws.all_insights_path}")
+    return problems

@@ -1,0 +1,306 @@
+"""make report: terminal reports of one account or all of them, overall or on one analysis focus.
+
+    python -m scripts.report --root R --account mymomskills              # overview
+    python -m scripts.report --root R --account mymomskills --focus formats
+    python -m scripts.report --root R --all [--focus hooks]
+
+The tables are the canned queries of metadata.yml run with the same :account, so the terminal,
+Datasette and the dashboard always show the same numbers; the findings (their claims carry n,
+effect, interval and q) come from data/insights/, the proposals from recommendations/pending/.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scripts.core.config import load_accounts
+from scripts.core.db import open_db
+from scripts.core.problems import Problems
+from scripts.proposals.recommend import read_insights
+from scripts.proposals.recfiles import CONFIDENCE_RANK, RecError, RecFile, describe_patch, read_states
+from scripts.core.textsafety import printable
+from scripts.core.workspace import (ACCOUNT_NAME, PROJECT_DIR, SCHEMA_DIR, Workspace, WorkspaceError,
+                              check_account_name)
+
+METADATA_PATH = PROJECT_DIR / "metadata.yml"
+DATABASE = "analytics"  # Datasette names the database after data/analytics.db
+# the ten analysis dimensions, as the insights contract names them
+DIMENSIONS = tuple(json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
+                   ["$defs"]["finding"]["properties"]["dimension"]["enum"])
+# each focus report shows these canned queries of metadata.yml, then that dimension's findings
+FOCUS_QUERIES = {
+    "formats": ("formats",),
+    "failures": ("worst_posts",),
+    "pillars": ("pillars",),
+    "save_vs_share": ("save_vs_share", "save_vs_share_by_cta"),
+    "hooks": ("hooks",),
+    "slide_count": ("slide_count",),
+    "timing": ("timing",),
+    "growth": ("follower_growth", "growth_curves"),
+    "cross_account": ("cross_account",),
+    "exploration": ("exploration",),
+}
+OVERVIEW_QUERY = "account_overview"
+TOP_FINDINGS = 5
+SHORT_TEXT = 24  # text columns up to this wide never wrap (names, dates); longer ones wrap
+TERMINAL_HIDDEN = {"post_url"}  # links are for clicking: Datasette and the dashboard show them
+NO_DATA = "no data yet, run make load"
+
+
+class ReportError(ValueError):
+    """A request the report cannot answer (unknown account or focus); one line."""
+
+
+# --- canned queries -------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def canned_queries() -> dict[str, dict]:
+    """name -> {title, description, sql} from metadata.yml: the one place the report SQL lives."""
+    metadata = yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
+    return metadata["databases"][DATABASE]["queries"]
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[tuple]
+
+
+def run_query(db, name: str, account: str | None) -> Result:
+    """One canned query; account None means every account (the query's :account = '')."""
+    query = canned_queries()[name]
+    cursor = db.execute(query["sql"], {"account": account or ""})
+    return Result(name, query.get("title", name), [c[0] for c in cursor.description], cursor.fetchall())
+
+
+# --- findings and proposals -----------------------------------------------------------------
+
+def finding_order(finding: dict) -> tuple:
+    """Surest first (confidence, then corrected p), then the largest effect on the log scale."""
+    effect = finding.get("effect")
+    size = abs(math.log(effect)) if isinstance(effect, (int, float)) and effect > 0 else 0.0
+    q = finding.get("q")
+    return (-CONFIDENCE_RANK[finding["confidence"]], q if isinstance(q, (int, float)) else 1.0, -size,
+            finding["id"])
+
+
+def read_findings_file(path, problems: Problems) -> list[dict] | None:
+    """One insights file's findings, each tagged with its account ('all' for all.json), surest
+    first; None if the file does not exist yet. A broken file is one problem line, no findings."""
+    if not path.exists():
+        return None
+    try:
+        insights = read_insights(path)
+    except RecError as exc:
+        problems.add(str(exc))
+        return []
+    owner = insights["account"]
+    return sorted(({**f, "account": f.get("account") or owner} for f in insights["findings"]), key=finding_order)
+
+
+def read_findings(ws: Workspace, accounts: list[str], problems: Problems) -> tuple[list[dict], bool]:
+    """Findings of these accounts' insights files plus all.json; whether any file existed at all."""
+    found = [read_findings_file(p, problems) for p in [ws.insights_path(a) for a in accounts] + [ws.all_insights_path]]
+    findings = [f for part in found if part for f in part]
+    return sorted(findings, key=finding_order), any(part is not None for part in found)
+
+
+def pending_recs(ws: Workspace, account: str | None, problems: Problems) -> list[RecFile]:
+    recs, bad_files = read_states(ws, ("pending",))
+    for line in bad_files:
+        problems.add(line)
+    recs = [r for r in recs if account is None or r.account == account]
+    return sorted(recs, key=lambda r: (-CONFIDENCE_RANK[r.data["confidence"]], r.path.name))
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def cell(value) -> str:
+    """How a number reads in every table: thousands separated, NULL as a dash (never 0)."""
+    if value is None:
+        return "-"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def result_table(result: Result, limit: int, one_account: bool) -> Table:
+    """The query's rows as a table; one account's report leaves out the account_name column."""
+    keep = [i for i, c in enumerate(result.columns)
+            if c not in TERMINAL_HIDDEN and not (one_account and c == "account_name")]
+    table = Table(title=result.title, title_justify="left", caption_justify="left")
+    for i in keep:
+        values = [row[i] for row in result.rows if row[i] is not None]
+        numeric = all(isinstance(v, (int, float)) for v in values)
+        short = numeric or all(len(str(v)) <= SHORT_TEXT for v in values)
+        table.add_column(result.columns[i], justify="right" if numeric else "left", no_wrap=short)
+    for row in result.rows[:limit]:
+        table.add_row(*(Text(printable(cell(row[i]))) for i in keep))  # Text: brackets in captions are not markup
+    if len(result.rows) > limit:
+        table.caption = (f"... {len(result.rows) - limit} more rows: --limit {len(result.rows)}, "
+                         f"or the canned query '{result.name}' in Datasette")
+    if not result.rows:
+        table.caption = "no rows"
+    return table
+
+
+def findings_table(title: str, findings: list[dict], with_account: bool) -> Table:
+    """Confidence, platform and the claim, which carries its own numbers (groups, n, effect,
+    interval, q: the insights contract asks the analyzer to word them in)."""
+    table = Table(title=title, title_justify="left")
+    if with_account:
+        table.add_column("account")
+    for column in ("confidence", "platform", "finding"):
+        table.add_column(column, no_wrap=column != "finding")
+    for f in findings:
+        row = [f["confidence"].upper(), platform_label(f, with_account), f["claim"]]
+        table.add_row(*(Text(printable(v)) for v in ([f.get("account") or "all"] if with_account else []) + row))
+    return table
+
+
+def platform_label(finding: dict, with_account: bool) -> str:
+    """The finding's platform; on one account's page a cross-account finding says so."""
+    label = finding.get("platform") or "both"
+    return label if with_account or finding.get("account") != "all" else f"{label}, all accounts"
+
+
+def recs_table(recs: list[RecFile], with_account: bool) -> Table:
+    table = Table(title=f"Pending recommendations ({len(recs)}): approve with make review or git mv",
+                  title_justify="left")
+    if with_account:
+        table.add_column("account")
+    for column in ("confidence", "category", "insight", "proposed change", "file"):
+        table.add_column(column, no_wrap=column in ("confidence", "category"),
+                         overflow="fold" if column == "file" else "ellipsis")
+    for rec in recs:
+        row = [rec.data["confidence"].upper(), rec.data["category"], rec.data["insight"],
+               "; ".join(describe_patch(rec.data["patch"])), rec.path.name]
+        table.add_row(*(Text(printable(v)) for v in ([rec.account] if with_account else []) + row))
+    return table
+
+
+# --- the reports ----------------------------------------------------------------------------
+
+def data_through(db) -> str | None:
+    return db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0]
+
+
+def known_accounts(ws: Workspace, db) -> list[str]:
+    """Accounts with a config or with posts; only valid names (a page is written per name)."""
+    stored = [r[0] for r in db.execute("SELECT DISTINCT account_name FROM posts")] if db else []
+    return sorted(name for name in set(ws.account_names()) | set(stored)
+                  if isinstance(name, str) and ACCOUNT_NAME.match(name) and ".." not in name)
+
+
+def overview(console: Console, ws: Workspace, db, account: str | None, limit: int, problems: Problems) -> None:
+    accounts = [account] if account else known_accounts(ws, db)
+    console.print(result_table(run_query(db, OVERVIEW_QUERY, account), limit, account is not None))
+    findings, seen = read_findings(ws, accounts, problems)
+    top = [f for f in findings if f.get("direction") != "none"][:TOP_FINDINGS if account else 2 * TOP_FINDINGS]
+    if not seen:
+        console.print("No findings yet: run make analyze.")
+    else:
+        console.print(findings_table("Top findings (surest first)", top, with_account=account is None))
+    console.print(recs_table(pending_recs(ws, account, problems), with_account=account is None))
+    target = f"ACCOUNT={account}" if account else ""
+    console.print(Text(f"Focused reports: make report {target} FOCUS=<{'|'.join(DIMENSIONS)}>".replace("  ", " ")))
+
+
+def focus_report(console: Console, ws: Workspace, db, account: str | None, focus: str, limit: int,
+                 problems: Problems) -> None:
+    for name in FOCUS_QUERIES[focus]:
+        console.print(result_table(run_query(db, name, account), limit, account is not None))
+    if focus == "exploration":
+        untried = untried_formats(ws, db, account)
+        if untried:
+            console.print(Text("Formats in config.yml never posted: "
+                               + "; ".join(f"{a}: {', '.join(fmts)}" for a, fmts in untried.items())))
+    accounts = [account] if account else known_accounts(ws, db)
+    findings, seen = read_findings(ws, accounts, problems)
+    wanted = [f for f in findings if f["dimension"] == focus
+              or (focus == "failures" and f.get("direction") == "worse")]
+    if not seen:
+        console.print("No findings yet: run make analyze.")
+    elif not wanted:
+        console.print(f"No {focus} findings: nothing the data supports yet.")
+    else:
+        console.print(findings_table(f"Findings: {focus}", wanted, with_account=account is None))
+
+
+def untried_formats(ws: Workspace, db, account: str | None) -> dict[str, list[str]]:
+    """Formats an account's config lists that it has never posted (exploration candidates)."""
+    configs, _ = load_accounts(ws)  # a broken config is load's to report, not the report's
+    untried = {}
+    for name, config in configs.items():
+        if account and name != account:
+            continue
+        posted = {r[0] for r in db.execute("SELECT DISTINCT format FROM posts WHERE account_name = ?", [name])}
+        missing = [f for f in config.formats if f not in posted]
+        if missing:
+            untried[name] = missing
+    return untried
+
+
+def check_request(ws: Workspace, db, account: str | None, focus: str | None) -> None:
+    if focus is not None and focus not in DIMENSIONS:
+        raise ReportError(f"unknown focus {focus!r} (expected one of {', '.join(DIMENSIONS)})")
+    if account is None:
+        return
+    try:
+        check_account_name(account)
+    except WorkspaceError as exc:
+        raise ReportError(str(exc)) from None
+    known = known_accounts(ws, db)
+    if account not in known:
+        raise ReportError(f"unknown account {account!r} (known: {', '.join(known) or 'none yet'}; "
+                          f"an account is a folder accounts/<name>/ with a config.yml)")
+
+
+def report(ws: Workspace, account: str | None, focus: str | None, limit: int, console: Console) -> Problems:
+    problems = Problems("report")
+    db = open_db(ws.db_path) if ws.db_path.exists() else None
+    try:
+        check_request(ws, db, account, focus)
+    except ReportError as exc:
+        problems.add(str(exc))
+        return problems
+    has_posts = db is not None and db.execute(
+        "SELECT 1 FROM posts WHERE ? = '' OR account_name = ? LIMIT 1", [account or "", account or ""]).fetchone()
+    if not has_posts:
+        console.print(Text(f"{account}: {NO_DATA}" if account else NO_DATA))
+        return problems
+    heading = account or "All accounts"
+    console.print(Text(f"{heading}: {focus or 'overview'} (data through {data_through(db) or '-'})", style="bold"))
+    if focus:
+        focus_report(console, ws, db, account, focus, limit, problems)
+    else:
+        overview(console, ws, db, account, limit, problems)
+    return problems
+
+
+def make_console() -> Console:
+    """The terminal's width in a terminal; 160 columns in a pipe or file (unless COLUMNS says)."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=160)
+    return console
+
+
+def report_command(ws: Workspace, account: str | None, all_accounts: bool, focus: str | None,
+                   limit: int) -> Problems:
+    """`make report`: --account and --all exclude each other; the report goes to the terminal."""
+    if account and all_accounts:
+        problems = Problems("report")
+        problems.add("--account and --all exclude each other")
+        return problems
+    return report(ws, account, focus, limit, make_console())

@@ -1,0 +1,107 @@
+"""What the content generator calls to read accounts/<name>/performance_context.json.
+
+The generator lives in another repository; this module is its whole interface to the learning
+loop, and it needs only the standard library plus jsonschema:
+
+    from scripts.proposals.generator_context import (load_context, choose_format, top_pillars,
+                                           reference_hooks, hook_styles_to_avoid, experiments)
+    context = load_context("accounts/mymomskills")          # {} if nothing approved yet
+    fmt = choose_format(context, config_formats, rng)        # weighted, 10% exploration
+    pillars = top_pillars(context, 3)                        # prefer these topics
+    examples = reference_hooks(context)                      # extra examples for the hook scorer
+
+A missing context means "nothing learned yet": every helper then returns the neutral answer
+(uniform formats, no preferred pillars, no reference hooks), so the generator never breaks.
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import jsonschema
+
+from scripts.core.files import UnreadableJson, read_json
+from scripts.core.schemas import schema_problem
+from scripts.core.workspace import SCHEMA_DIR
+
+__all__ = ["CONTEXT_FILE", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError", "choose_format", "experiments",
+           "format_weights", "hook_styles_to_avoid", "load_context", "preferred_hook_styles", "reference_hooks",
+           "slide_count", "top_pillars", "underperforming_pillars"]
+
+SCHEMA_PATH = SCHEMA_DIR / "performance_context.schema.json"
+CONTEXT_FILE = "performance_context.json"
+EXPLORATION_RATE = 0.1  # share of picks made uniformly, so low-weight formats still get tested
+
+
+class ContextError(ValueError):
+    """The file exists but is not a valid context; the message names it."""
+
+
+def load_context(path: str | Path) -> dict:
+    """The context from an account folder or the file itself; {} when apply has not made one yet."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CONTEXT_FILE
+    if not path.exists():
+        return {}
+    try:
+        context = read_json(path)
+    except UnreadableJson as exc:
+        raise ContextError(f"{path}: {exc}") from None
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    problem = schema_problem(jsonschema.Draft202012Validator(schema), context, pointer=True)
+    if problem:
+        raise ContextError(f"{path}: {problem}")
+    return context
+
+
+def format_weights(context: dict, formats: list[str]) -> dict[str, float]:
+    """A weight for each of the generator's formats; 1.0 for any the context does not mention."""
+    known = context.get("format_weights") or {}
+    return {fmt: float(known.get(fmt, 1.0)) for fmt in formats}
+
+
+def choose_format(context: dict, formats: list[str], rng: random.Random | None = None,
+                  exploration: float = EXPLORATION_RATE) -> str:
+    """One format: with probability `exploration` uniformly at random (exploration), otherwise in
+    proportion to the approved weights (exploitation)."""
+    if not formats:
+        raise ValueError("no formats to choose from")
+    rng = rng or random.Random()
+    if rng.random() < exploration:
+        return rng.choice(list(formats))
+    weights = format_weights(context, formats)
+    return rng.choices(list(weights), weights=list(weights.values()), k=1)[0]
+
+
+def top_pillars(context: dict, n: int = 3) -> list[str]:
+    """The pillars to prefer, best first, never one marked underperforming."""
+    avoid = set(context.get("underperforming_pillars") or [])
+    return [p for p in context.get("top_pillars") or [] if p not in avoid][:n]
+
+
+def underperforming_pillars(context: dict) -> list[str]:
+    return list(context.get("underperforming_pillars") or [])
+
+
+def reference_hooks(context: dict) -> list[str]:
+    """Proven hooks to add to the semantic scorer's examples."""
+    return list((context.get("hook_insights") or {}).get("reference_hooks") or [])
+
+
+def preferred_hook_styles(context: dict) -> list[str]:
+    return list((context.get("hook_insights") or {}).get("best_styles") or [])
+
+
+def hook_styles_to_avoid(context: dict) -> list[str]:
+    return list((context.get("hook_insights") or {}).get("worst_styles") or [])
+
+
+def slide_count(context: dict, default: int) -> int:
+    return context.get("optimal_slide_count") or default
+
+
+def experiments(context: dict) -> list[str]:
+    """Free-text experiment suggestions ('Format how_to: not posted lately; ...')."""
+    return list(context.get("experiment_suggestions") or [])

@@ -1,0 +1,286 @@
+"""make recommend: 3-5 proposals per account per week into recommendations/pending/.
+
+Each proposal cites an analyzer finding (data/insights/<account>.json), is no surer than that
+finding, and carries an RFC 6902 patch against accounts/<account>/performance_context.json that
+starts with `test` ops. Nothing already pending or approved, nothing rejected before (same change)
+and nothing the context already says is proposed. With ANTHROPIC_API_KEY set Claude chooses and
+words the proposals (scripts/recommend_claude.py); its answer is vetted exactly like the rules'.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+import jsonschema
+
+from scripts.proposals import rules as recommend_rules
+from scripts.core.config import AccountConfig, load_accounts
+from scripts.core.credentials import read_secret
+from scripts.core.db import open_db
+from scripts.core.files import UnreadableJson, read_json, write_json_atomic
+from scripts.core.problems import Problems
+from scripts.proposals.recfiles import (APPLY_FIELDS, CATEGORIES, CATEGORY_FIELDS, RecError,
+                                     RecFile, apply_patch, cap_confidence, change_signature, context_error, file_stem, load_context, read_states, sync_db,
+                                     validate_rec, with_tests)
+from scripts.core.schemas import schema_problem
+from scripts.core.timeutil import parse_utc, to_iso
+from scripts.core.workspace import SCHEMA_DIR, Workspace
+
+MIN_PER_ACCOUNT, MAX_PER_ACCOUNT, MAX_PER_CATEGORY = 3, 5, 2
+INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
+_insights_validator = jsonschema.Draft202012Validator(INSIGHTS_SCHEMA)
+
+
+@dataclass
+class AccountInputs:
+    account: str
+    config: AccountConfig
+    findings: dict[str, dict]
+    context: dict
+    hooks_by_style: dict[str, list[str]] = field(default_factory=dict)
+    posts: list[dict] = field(default_factory=list)
+
+
+def read_insights(path) -> dict:
+    if not path.exists():
+        raise RecError(f"{path}: missing (run make analyze first)")
+    try:
+        insights = read_json(path)
+    except UnreadableJson as exc:
+        raise RecError(f"{path}: {exc}") from None
+    problem = schema_problem(_insights_validator, insights)
+    if problem:
+        raise RecError(f"{path}: {problem}")
+    return insights
+
+
+def account_findings(ws: Workspace, account: str, cross: list[dict]) -> dict[str, dict]:
+    """The account's own findings, then the cross-account ones (patterns that hold everywhere)."""
+    findings = {f["id"]: f for f in read_insights(ws.insights_path(account))["findings"]}
+    for finding in cross:
+        findings.setdefault(finding["id"], finding)
+    return findings
+
+
+def cross_account_findings(ws: Workspace) -> list[dict]:
+    if not ws.all_insights_path.exists():
+        return []
+    return [f for f in read_insights(ws.all_insights_path)["findings"] if f["dimension"] == "cross_account"]
+
+
+def post_examples(db) -> dict[str, tuple[dict[str, list[str]], list[dict]]]:
+    """Per account: best hooks per style and the best and worst posts (day-7 views), for
+    reference hooks and for Claude, from one query for every account. Empty until load and
+    backfill have filled the tables."""
+    try:
+        rows = list(db.query(
+            "SELECT d.account_name, d.hook_style, d.hook_text, p.caption, d.format, d.views FROM v_post_day7 d "
+            "JOIN posts p ON p.post_id = d.post_id WHERE d.views IS NOT NULL "
+            "ORDER BY d.account_name, d.views DESC, d.post_id"))
+    except sqlite3.Error:  # a DB without posts yet simply has no examples
+        return {}
+    by_account: dict[str, list[dict]] = {}
+    for row in rows:
+        by_account.setdefault(row["account_name"], []).append(row)
+    return {account: account_examples(account_rows) for account, account_rows in by_account.items()}
+
+
+def account_examples(rows: list[dict]) -> tuple[dict[str, list[str]], list[dict]]:
+    """Up to three hooks per style, and the three best and three worst posts (rows best first)."""
+    by_style: dict[str, list[str]] = {}
+    for row in rows:
+        hooks = by_style.setdefault(row["hook_style"], [])
+        if row["hook_style"] and row["hook_text"] and row["hook_text"] not in hooks and len(hooks) < 3:
+            hooks.append(row["hook_text"][:200])
+    chosen = rows[:3] + rows[3:][-3:]
+    posts = [{"rank": "top" if i < 3 else "bottom", "format": r["format"], "hook_style": r["hook_style"],
+              "views_d7": r["views"], "hook": r["hook_text"], "caption": r["caption"]}
+             for i, r in enumerate(chosen)]
+    return by_style, posts
+
+
+def vet(raw: dict, inputs: AccountInputs) -> dict:
+    """Check one proposal (from the rules or from Claude) and turn it into a safe one.
+    Raises RecError with the reason it was dropped."""
+    if not isinstance(raw, dict):
+        raise RecError("not an object")
+    finding_id = raw.get("finding_id")
+    finding = inputs.findings.get(finding_id) if isinstance(finding_id, str) else None
+    if finding is None:
+        raise RecError(f"cites unknown finding {str(raw.get('finding_id'))[:80]!r}")
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise RecError(f"unknown category {str(category)[:40]!r}")
+    ops = [op for op in raw.get("patch") or [] if not (isinstance(op, dict) and op.get("op") == "test")]
+    if not ops:
+        raise RecError("patch changes nothing")
+    for op in ops:
+        if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace") \
+                or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
+            raise RecError(f"unsupported patch operation {json.dumps(op)[:80]}")
+        top = op["path"].split("/")[1]
+        if top in APPLY_FIELDS or top not in CATEGORY_FIELDS[category]:
+            raise RecError(f"a {category} recommendation may not change /{top}")
+    patch = with_tests(inputs.context, ops)
+    result = apply_patch(inputs.context, patch)
+    problem = context_error(result, inputs.config, base=inputs.context)
+    if problem:
+        raise RecError(f"the patched context would break the schema at {problem}")
+    if result == inputs.context:
+        raise RecError("already true in the context")
+    insight = " ".join(str(raw.get("insight") or finding.get("claim") or "").split())[:1000]
+    if not insight:
+        raise RecError("no insight")
+    return {"finding": finding, "category": category, "insight": insight, "patch": patch,
+            "confidence": cap_confidence(str(raw.get("confidence")), finding["confidence"])}
+
+
+def _touches(patch: list[dict]) -> set[str]:
+    return {op["path"] for op in patch if op["op"] == "test"}
+
+
+def _overlaps(paths: set[str], taken: set[str]) -> bool:
+    return any(a == b or a.startswith(b + "/") or b.startswith(a + "/") for a in paths for b in taken)
+
+
+def choose(vetted: list[dict], blocked: set[frozenset], busy: set[str] = frozenset(),
+           slots: int = MAX_PER_ACCOUNT) -> list[dict]:
+    """Up to `slots`, in the order given: never a blocked change, never two that test the same value
+    (the second would go stale the moment the first is applied), nothing that tests a value a
+    waiting (pending or approved) file will change; low confidence only to reach three."""
+    chosen, touched, per_category = [], set(busy), {}
+    for rec in vetted:
+        if len(chosen) >= slots:
+            break
+        if rec["confidence"] == "low" and len(chosen) >= MIN_PER_ACCOUNT:
+            continue
+        paths = _touches(rec["patch"])
+        if (change_signature(rec["patch"]) in blocked or _overlaps(paths, touched)
+                or per_category.get(rec["category"], 0) >= MAX_PER_CATEGORY):
+            continue
+        chosen.append(rec)
+        touched |= paths
+        per_category[rec["category"]] = per_category.get(rec["category"], 0) + 1
+    return chosen
+
+
+def vet_all(raws: list[dict], inputs: AccountInputs, source: str, notes: list[str]) -> list[dict]:
+    vetted = []
+    for i, raw in enumerate(raws, 1):
+        try:
+            vetted.append({**vet(raw, inputs), "source": source})
+        except RecError as exc:
+            notes.append(f"{inputs.account}: dropped {source} proposal {i}: {exc}")
+    return vetted
+
+
+def propose(inputs: AccountInputs, blocked: set[frozenset], busy: set[str], slots: int,
+            notes: list[str], api_key: str | None) -> list[dict]:
+    """Claude's proposals when a key is set (topped up by the rules), the rules' otherwise."""
+    def rules() -> list[dict]:
+        raws = recommend_rules.propose(list(inputs.findings.values()), inputs.context, inputs.hooks_by_style)
+        return vet_all(raws, inputs, "rules", notes)
+
+    if not api_key:
+        return choose(rules(), blocked, busy, slots)
+    from scripts.proposals import claude as recommend_claude
+    try:
+        raws, model = recommend_claude.propose(inputs, api_key)
+    except recommend_claude.ClaudeUnavailable as exc:
+        print(f"recommend: {inputs.account}: Claude unavailable ({exc}); falling back to the rules")
+        return choose(rules(), blocked, busy, slots)
+    chosen = choose(vet_all(raws, inputs, f"claude:{model}", notes), blocked, busy, slots)
+    if len(chosen) < min(MIN_PER_ACCOUNT, slots):
+        print(f"recommend: {inputs.account}: Claude gave {len(chosen)} usable proposals; topping up from the rules")
+        chosen = choose(chosen + rules(), blocked, busy, slots)
+    return chosen
+
+
+def evidence(finding: dict) -> dict:
+    groups = finding.get("groups") or []
+    return {"finding": finding["id"], "n": sum(g.get("n", 0) for g in groups) if groups else None,
+            "effect": finding.get("effect"), "ci": finding.get("ci")}
+
+
+def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: set[str]) -> list[RecFile]:
+    written = []
+    for rec in chosen:
+        stem = file_stem(account, now.date().isoformat(), rec["category"], taken)
+        taken.add(stem)
+        data = {"id": stem, "account": account, "created_at": to_iso(now), "category": rec["category"],
+                "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
+                "evidence": evidence(rec["finding"]), "patch": rec["patch"]}
+        path = ws.rec_dir("pending") / f"{stem}.json"
+        validate_rec(data, path)  # our own output meets the schema we hold others to
+        write_json_atomic(path, data)
+        written.append(RecFile(path, "pending", data))
+    return written
+
+
+def blocked_changes(existing: list[RecFile], account: str) -> set[frozenset]:
+    """Changes that must not be proposed again: waiting for a human, or turned down by one."""
+    return {change_signature(r.data["patch"]) for r in existing
+            if r.account == account and r.state in ("pending", "approved", "rejected")}
+
+
+def free_slots(existing: list[RecFile], account: str, now) -> int:
+    """At most five a week, and at most five waiting: a full inbox gets nothing new until a human
+    has looked at it (the findings keep, nothing is lost by waiting)."""
+    mine = [r for r in existing if r.account == account]
+    waiting = sum(r.state == "pending" for r in mine)
+    week = now.isocalendar()[:2]
+    this_week = sum(parse_utc(r.data["created_at"]).isocalendar()[:2] == week for r in mine)
+    return max(0, MAX_PER_ACCOUNT - max(waiting, this_week))
+
+
+def busy_paths(existing: list[RecFile], account: str) -> set[str]:
+    """Values a waiting file tests: a new patch testing them would go stale once that file applies."""
+    return {path for r in existing if r.account == account and r.state in ("pending", "approved")
+            for path in _touches(r.data["patch"])}
+
+
+def recommend_workspace(ws: Workspace, now) -> Problems:
+    problems = Problems("recommend")
+    configs, config_errors = load_accounts(ws)
+    for line in config_errors:
+        problems.add(line)
+    existing, bad_files = read_states(ws)
+    for line in bad_files:
+        problems.add(line)
+    try:
+        cross = cross_account_findings(ws)
+    except RecError as exc:
+        problems.add(str(exc))
+        cross = []
+    db = open_db(ws.db_path)
+    api_key = read_secret("ANTHROPIC_API_KEY", ws)
+    examples = post_examples(db)
+    taken = {r.path.stem for r in existing}
+    notes: list[str] = []
+    for account, config in configs.items():
+        try:
+            findings = account_findings(ws, account, cross)
+            context = load_context(ws, account, config)
+        except RecError as exc:
+            problems.add(str(exc))
+            continue
+        broken = context_error(context, config)
+        if broken:
+            problems.add(f"{ws.context_path(account)}: {broken} (fix it by hand; apply refuses to build on it)")
+            continue
+        by_style, posts = examples.get(account, ({}, []))
+        inputs = AccountInputs(account, config, findings, context, by_style, posts)
+        chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account),
+                         free_slots(existing, account, now), notes, api_key)
+        written = write_pending(ws, account, chosen, now, taken)
+        existing += written
+        sources = ", ".join(sorted({r.data["source"] for r in written})) or "-"
+        print(f"recommend: {account}: {len(written)} new in {ws.rec_dir('pending').relative_to(ws.root)}/"
+              f" ({sources})" + ("" if len(written) >= MIN_PER_ACCOUNT else
+                                 "; this week's five are proposed, or nothing more is supported that is not "
+                                 "already proposed, rejected or true"))
+    for line in notes:
+        print(f"recommend: note: {line}")
+    sync_db(db, ws, existing)
+    return problems
