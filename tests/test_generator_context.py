@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
-from scripts.core.config import AccountConfig
-from scripts.proposals.generator_context import (ContextError, choose_format, experiments, hook_styles_to_avoid,
+from scripts.core.config import DEFAULT_FORMATS, AccountConfig
+from scripts.generator_context import (ContextError, choose_format, experiments, hook_styles_to_avoid,
                                        load_context, reference_hooks, slide_count, top_pillars)
 from scripts.proposals.recfiles import default_context
 
-FORMATS = ["habit_list", "step_guide", "scripts", "boring_habits", "how_to"]
+FORMATS = list(DEFAULT_FORMATS)
 
 
 @pytest.fixture

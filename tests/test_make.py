@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from scripts.core.workspace import PROJECT_DIR, Workspace
 
@@ -65,3 +69,24 @@ def test_a_new_envelope_or_generator_folder_wakes_the_chain(demo_run):
     third = make("weekly", f"ROOT={root}")
     assert third.returncode == 0, third.stdout + third.stderr
     assert "scripts.backfill" in third.stdout and "scripts.load" not in third.stdout
+
+
+def test_a_new_timezone_reruns_load_and_moves_the_local_times(demo_run):
+    """published_local comes from the config's timezone: the load stamp depends on the configs, and
+    load recomputes the local times of the account whose timezone changed (its raw files did not)."""
+    root, first = demo_run
+    assert first.returncode == 0
+    ws = Workspace(root)
+    account = ws.account_names()[0]
+    config = yaml.safe_load(ws.config_path(account).read_text())
+    query = "SELECT published_at, published_local FROM posts WHERE account_name = ? ORDER BY post_id LIMIT 1"
+    before = sqlite3.connect(ws.db_path).execute(query, [account]).fetchone()
+    new_zone = "Asia/Tokyo" if config["timezone"] != "Asia/Tokyo" else "Europe/Paris"
+    ws.config_path(account).write_text(yaml.safe_dump({**config, "timezone": new_zone}))
+    again = make("load", f"ROOT={root}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"Recomputed local posting times for {account}" in again.stdout
+    after = sqlite3.connect(ws.db_path).execute(query, [account]).fetchone()
+    expected = datetime.fromisoformat(before[0].replace("Z", "+00:00")).astimezone(ZoneInfo(new_zone))
+    assert after == (before[0], expected.replace(tzinfo=None).isoformat(timespec="seconds")) != before
+    assert "Recomputed" not in make("load", f"ROOT={root}").stdout  # once, then up to date

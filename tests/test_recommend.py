@@ -13,7 +13,8 @@ from scripts.proposals import rules as recommend_rules
 from scripts.core.config import AccountConfig
 from scripts.core.db import open_db
 from scripts.proposals.recommend import AccountInputs, vet
-from scripts.proposals.recfiles import (CATEGORIES, CONFIDENCE_RANK, FILE_NAME, REC_SCHEMA, change_signature,
+from scripts.core.findings import CONFIDENCE_RANK
+from scripts.proposals.recfiles import (CATEGORIES, FILE_NAME, REC_SCHEMA, change_signature,
                                      default_context)
 from scripts.core.workspace import SCHEMA_DIR, Workspace
 from tests.conftest import build_demo, copy_workspace, run_step

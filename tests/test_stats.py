@@ -219,10 +219,6 @@ def test_spearman_is_calibrated():
     assert 0.91 <= np.mean([low <= rho <= high for low, high in intervals]) <= 0.99
 
 
-def test_average_ranks_share_ties():
-    assert list(stats.average_ranks(np.array([30.0, 10, 20, 20]))) == [4, 1, 2.5, 2.5]
-
-
 def test_proportion_above_by_hand():
     # 10 of 10 when half is expected: p = 0.5^10; 5 of 10: the textbook Wilson interval 0.237-0.763
     assert stats.proportion_above(10, 10, 0.5).p == pytest.approx(0.5 ** 10)

@@ -9,7 +9,6 @@ read and analyzed in worker processes, one per usable CPU; the files do not depe
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import sqlite3
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from threadpoolctl import threadpool_limits
 from scripts.analysis.behaviour import growth, save_vs_share, timing
 from scripts.analysis.content import failures, formats, hooks, pillars, slide_count
 from scripts.analysis.data import PRIMARY_METRIC, AccountData, read_account
-from scripts.analysis.findings import CONFIDENCE_ORDER, Candidate, finalize
+from scripts.analysis.findings import Candidate, finalize
+from scripts.core.findings import CONFIDENCE_LEVELS, finding_rank
 from scripts.analysis.model import LeverModel
 from scripts.analysis.portfolio import cross_account, exploration
 from scripts.core.config import AccountConfig, load_accounts
@@ -102,18 +102,11 @@ def insights_text(doc: dict) -> str:
     return f'{head}, "findings": [\n{lines}\n]}}\n' if lines else f'{head}, "findings": []}}\n'
 
 
-def _strength(finding: dict) -> tuple:
-    effect = finding.get("effect")
-    size = abs(math.log(effect)) if finding.get("effect_kind") in ("ratio_of_medians", "odds_ratio") and effect \
-        else abs(effect or 0.0)
-    return (CONFIDENCE_ORDER[finding["confidence"]], -size, finding["id"])
-
-
 def summary_lines(name: str, findings: list[dict]) -> list[str]:
-    counts = {level: sum(f["confidence"] == level for f in findings) for level in CONFIDENCE_ORDER}
+    counts = {level: sum(f["confidence"] == level for f in findings) for level in CONFIDENCE_LEVELS}
     lines = [f"{name}: {len(findings)} findings "
              f"({counts['high']} high, {counts['medium']} medium, {counts['low']} low)"]
-    clear = sorted((f for f in findings if f["confidence"] != "low" and f["direction"] != "none"), key=_strength)
+    clear = sorted((f for f in findings if f["confidence"] != "low" and f["direction"] != "none"), key=finding_rank)
     for finding in clear[:SUMMARY_TOP]:
         where = f"[{finding['confidence']}, {finding['platform'] or 'all'}]"
         lines.append(f"  {where} {finding['claim']}")

@@ -10,7 +10,7 @@ from scripts.analysis.content import (NOUNS, POSTS_WITH, best_and_worst, compare
                                      metric_words)
 from scripts.analysis.model import PART_BY_NAME, LeverModel
 from scripts.analysis.data import EARLY_AGE, PRIMARY_METRIC, PlatformPosts, PublishedPost
-from scripts.analysis.findings import Candidate, evidence, num, pct
+from scripts.analysis.findings import Candidate, evidence_words, num, pct
 from scripts.store.classify import CTAS
 
 RATES = {"saves_per_view_d7": "save rate (saves per view at day 7)",
@@ -87,7 +87,7 @@ def _post_types(posts: PlatformPosts, rates: dict) -> Candidate | None:
                 for kind, sign, mask in (("save_driven", 1, save_driven), ("share_driven", -1, usable & ~save_driven))}
 
     def claim(c: Candidate, direction: str, q) -> str:
-        numbers = f"Cramér's V {cramers_v:.2f}; {evidence(q, None)}"
+        numbers = f"Cramér's V {cramers_v:.2f}; {evidence_words(q, None)}"
         mix = (f"{n_save} of {n} posts are save-driven and {n - n_save} share-driven (saves against shares, "
                f"relative to the account's usual balance)")
         if q is not None and q < stats.Q_MEDIUM:
@@ -134,7 +134,7 @@ def _frequency(posts: PlatformPosts, published: list[PublishedPost]) -> Candidat
 
     def claim(c: Candidate, direction: str, q) -> str:
         numbers = (f"Spearman rho {c.effect:.2f}; {result.n} posts, {num(float(np.median(busy)))} posts a week "
-                   f"typical; {evidence(q, c.ci, lambda v: f'{v:.2f}')}")
+                   f"typical; {evidence_words(q, c.ci, lambda v: f'{v:.2f}')}")
         if direction == "better":
             return f"Posts from busier weeks get more {words}: no sign of diminishing returns ({numbers})."
         if direction == "worse":
@@ -184,7 +184,7 @@ def _growth_claim(level: str, metric: str, early_age: int, late_age: int):
     def claim(c: Candidate, direction: str, q) -> str:
         d = c.details
         numbers = (f"difference {100 * c.effect:+.0f} points; {c.groups[0]['n']} vs {c.groups[1]['n']} posts seen "
-                   f"at day {early_age} and day {late_age}; {evidence(q, c.ci, lambda v: f'{100 * v:+.0f}')}")
+                   f"at day {early_age} and day {late_age}; {evidence_words(q, c.ci, lambda v: f'{100 * v:+.0f}')}")
         shares = (f"{level} posts get {pct(d['median'])} of their day-{late_age} {metric} after day {early_age}, "
                   f"other formats {pct(d['median_rest'])}")
         if direction == "better":

@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from scripts.analysis import stats
-from scripts.analysis.data import INTERACTIONS, PRIMARY_METRIC, PlatformPosts
-from scripts.analysis.findings import Candidate, evidence, lever_claim, pct, ratio_claim, times
+from scripts.analysis.data import PUBLISHED_INTERACTIONS, PRIMARY_METRIC, PlatformPosts
+from scripts.analysis.findings import Candidate, evidence_words, lever_claim, pct, ratio_claim, times
 from scripts.analysis.model import DAYPARTS, LeverModel, daypart_name, dayparts
 from scripts.store.classify import CTAS, HOOK_STYLES
 
@@ -199,10 +199,10 @@ def pareto(posts: PlatformPosts, column: str, dimension: str, plural: str, noun:
     cumulative = np.cumsum(np.sort(eng_share)[::-1])
     needed = int(np.searchsorted(cumulative, PARETO_SHARE - 1e-9) + 1)
     share, of_posts = float(eng_share[over].sum()), float(post_share[over].sum())
-    kinds = " + ".join(INTERACTIONS[posts.platform])
+    kinds = " + ".join(PUBLISHED_INTERACTIONS[posts.platform])
 
     def claim(c: Candidate, direction: str, q) -> str:
-        numbers = f"{len(values)} posts; {evidence(q, c.ci, pct)}"
+        numbers = f"{len(values)} posts; {evidence_words(q, c.ci, pct)}"
         lead = (f"{', '.join(top)} bring {pct(share)} of day-7 engagement ({kinds}) from {pct(of_posts)} of posts; "
                 f"{needed} of {len(names)} {noun}s make up {pct(PARETO_SHARE)} of it")
         if direction == "none":
@@ -245,7 +245,7 @@ def hooks(model: LeverModel) -> list[Candidate]:
     words = metric_words(posts.platform)
 
     def claim(c: Candidate, direction: str, q) -> str:
-        numbers = f"Spearman rho {c.effect:.2f}; {result.n} posts; {evidence(q, c.ci, lambda v: f'{v:.2f}')}"
+        numbers = f"Spearman rho {c.effect:.2f}; {result.n} posts; {evidence_words(q, c.ci, lambda v: f'{v:.2f}')}"
         if direction == "better":
             return f"Higher hook scores go with more {words} ({numbers})."
         if direction == "worse":
@@ -351,7 +351,7 @@ def _failure_candidate(posts: PlatformPosts, what: str, trait: str, subject: dic
     in_rest = result.rest_with / result.rest if result.rest else 0.0
 
     def claim(c: Candidate, direction: str, q) -> str:
-        numbers = f"odds ratio {times(c.effect)}; {evidence(q, c.ci)}"
+        numbers = f"odds ratio {times(c.effect)}; {evidence_words(q, c.ci)}"
         lead = (f"{pct(in_worst)} of the worst fifth of posts ({result.selected}, by {metric_words(posts.platform)}) "
                 f"{trait}, against {pct(in_rest)} of the other {result.rest}")
         if direction == "none":

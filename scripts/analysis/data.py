@@ -16,7 +16,7 @@ from scripts.core.timeutil import parse_utc
 # publishes none for images and carousels, so likes stand in there
 PRIMARY_METRIC = {"tiktok": "views", "instagram": "likes"}
 # the interactions each platform publishes (engagement for the 80/20 dimension)
-INTERACTIONS = {"tiktok": ("likes", "comments", "shares", "saves"), "instagram": ("likes", "comments")}
+PUBLISHED_INTERACTIONS = {"tiktok": ("likes", "comments", "shares", "saves"), "instagram": ("likes", "comments")}
 METRICS = ("views", "likes", "comments", "shares", "saves")
 DAY = 7                         # the age every comparison is made at (v_post_day7)
 EARLY_AGE = 3                   # growth curves: the share of later views that came after day 3 ...
@@ -88,7 +88,7 @@ class PlatformPosts:
 
     def interactions(self) -> np.ndarray:
         """Published interactions at day 7; NaN where any of them is unknown (e.g. hidden likes)."""
-        return np.sum([self.day7[m] for m in INTERACTIONS[self.platform]], axis=0)
+        return np.sum([self.day7[m] for m in PUBLISHED_INTERACTIONS[self.platform]], axis=0)
 
 
 @dataclass

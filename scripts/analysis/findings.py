@@ -15,10 +15,10 @@ from typing import Callable
 import numpy as np
 
 from scripts.analysis import stats
+from scripts.core.findings import CONFIDENCE_RANK
 
 DIMENSIONS = ("formats", "failures", "pillars", "save_vs_share", "hooks", "slide_count", "timing",
               "growth", "cross_account", "exploration")
-CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 MAX_CLEAR_PER_TAG = 3  # "best:" candidates: at most this many clear ones (strongest first) ...
 MAX_LOW_PER_TAG = 1    # ... or, when nothing is clear, the strongest one as a low-confidence finding
 
@@ -141,7 +141,7 @@ def finalize(candidates: list[Candidate], adjust: Callable[[list[dict]], None] |
         adjust([f for _, f in findings])
     kept = [_rounded(f) for f in _kept(findings)]
     return sorted(kept, key=lambda f: (DIMENSIONS.index(f["dimension"]), f["platform"] or "",
-                                       CONFIDENCE_ORDER[f["confidence"]],
+                                       -CONFIDENCE_RANK[f["confidence"]],
                                        f["p"] if f["p"] is not None else 2.0, f["id"]))
 
 
@@ -166,7 +166,7 @@ def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
-def evidence(q: float | None, ci: tuple | None, fmt: Callable = times) -> str:
+def evidence_words(q: float | None, ci: tuple | None, fmt: Callable = times) -> str:
     parts = []
     if ci:
         parts.append(f"{pct(stats.CI_LEVEL)} CI {fmt(ci[0])}–{fmt(ci[1])}")
@@ -180,7 +180,7 @@ def ratio_claim(subject: str, rest: str, metric: str) -> Callable:
     def claim(c: Candidate, direction: str, q: float | None) -> str:
         d = c.details
         numbers = (f"median {num(d['median'])} vs {num(d['median_rest'])}; "
-                   f"{c.groups[0]['n']} vs {c.groups[1]['n']} posts; {evidence(q, c.ci)}")
+                   f"{c.groups[0]['n']} vs {c.groups[1]['n']} posts; {evidence_words(q, c.ci)}")
         if direction == "none":
             return f"No clear difference: {subject} got {times(c.effect)} the {metric} of {rest} ({numbers})."
         return f"{subject[:1].upper()}{subject[1:]} get {times(c.effect)} the {metric} of {rest} ({numbers})."
@@ -193,7 +193,7 @@ def lever_claim(subject: str, rest: str, metric: str, adjusted: bool, test: str 
     def claim(c: Candidate, direction: str, q: float | None) -> str:
         d = c.details
         numbers = (f"raw medians {num(d['median'])} vs {num(d['median_rest'])}; "
-                   f"{c.groups[0]['n']} vs {c.groups[1]['n']} posts; {evidence(q, c.ci)}")
+                   f"{c.groups[0]['n']} vs {c.groups[1]['n']} posts; {evidence_words(q, c.ci)}")
         if test:
             numbers += f"; {test}"
         equal = ", other things equal" if adjusted else ""

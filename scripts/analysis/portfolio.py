@@ -9,7 +9,7 @@ from scripts.analysis import stats
 from scripts.analysis.content import POSTS_WITH, levels, pick_one
 from scripts.analysis.data import PRIMARY_METRIC, AccountData, PlatformPosts
 from scripts.analysis.model import PART_BY_NAME, LeverModel
-from scripts.analysis.findings import Candidate, evidence, pct, times
+from scripts.analysis.findings import Candidate, evidence_words, pct, times
 from scripts.store.classify import CTAS, HOOK_STYLES
 from scripts.core.config import AccountConfig
 from scripts.core.timeutil import parse_utc
@@ -54,7 +54,7 @@ def _over_indexing(items: list[dict], formats: list[str], through) -> list[Candi
         result = stats.proportion_above(k, len(mix), limit)
 
         def claim(c: Candidate, direction: str, q, fmt=fmt, k=k) -> str:
-            numbers = f"{k} of {len(mix)} posts; {evidence(q, c.ci, pct)}"
+            numbers = f"{k} of {len(mix)} posts; {evidence_words(q, c.ci, pct)}"
             if direction == "worse":
                 return (f"Over-indexing: {fmt} is {pct(c.effect)} of the last 90 days' posts, above "
                         f"{OVER_INDEX:g}x an even share of {len(formats)} formats ({pct(limit)}) ({numbers}).")
@@ -99,7 +99,7 @@ def _untested(items: list[dict], column: str, names: list[str], through) -> list
         def claim(c: Candidate, direction: str, q, name=name, noun=noun, share=share, days=days) -> str:
             return (f"Not posted lately: no {name} {noun} in the last 30 days ({len(recent)} posts), though it was "
                     f"{pct(share)} of earlier posts; last one {days} days ago "
-                    f"(chance of such a gap if nothing changed {c.p:.2g}; {evidence(q, None)}).")
+                    f"(chance of such a gap if nothing changed {c.p:.2g}; {evidence_words(q, None)}).")
 
         found.append(Candidate(
             **base, effect=float(days), effect_kind="days", p=stats.none_in_recent(len(recent), share),
@@ -183,7 +183,7 @@ def _pooled(platform, strata, lever, sides, *, what, subject, name, keep) -> lis
     n_in, n_out = sum(n for n, _ in sizes.values()), sum(n for _, n in sizes.values())
 
     def claim(c: Candidate, direction: str, q) -> str:
-        numbers = f"{_spread(ratios)}; {n_in} vs {n_out} posts; {evidence(q, c.ci)}"
+        numbers = f"{_spread(ratios)}; {n_in} vs {n_out} posts; {evidence_words(q, c.ci)}"
         if direction != "none":
             return f"Universal: {name} get {times(c.effect)} the {words}, in every account ({numbers})."
         if stats.excludes(c.ci, 1.0):
@@ -204,8 +204,8 @@ def _pooled(platform, strata, lever, sides, *, what, subject, name, keep) -> lis
     def specific_claim(c: Candidate, direction: str, q) -> str:
         if q is not None and q < stats.Q_MEDIUM:
             return (f"Account-specific: how {name} do differs between accounts; {standout} stands out at "
-                    f"{times(ratios[standout])} ({_spread(ratios)}; Cochran's Q across accounts, {evidence(q, None)}).")
-        return f"No clear difference between accounts for {name} ({_spread(ratios)}; {evidence(q, None)})."
+                    f"{times(ratios[standout])} ({_spread(ratios)}; Cochran's Q across accounts, {evidence_words(q, None)}).")
+        return f"No clear difference between accounts for {name} ({_spread(ratios)}; {evidence_words(q, None)})."
 
     specific = Candidate(
         id=f"cross_account/{platform}/{metric}/{what}-by-account", dimension="cross_account", platform=platform,
@@ -247,7 +247,7 @@ def _pooled_hook_score(platform, strata) -> Candidate | None:
 
     def claim(c: Candidate, direction: str, q) -> str:
         numbers = (f"Spearman rho {c.effect:.2f}; {result.n} posts, {len(strata)} accounts; "
-                   f"{evidence(q, c.ci, lambda v: f'{v:.2f}')}")
+                   f"{evidence_words(q, c.ci, lambda v: f'{v:.2f}')}")
         if direction == "none":
             return f"Across accounts, the hook score does not clearly predict account-normalised reach ({numbers})."
         more = "more" if direction == "better" else "less"

@@ -132,11 +132,6 @@ class Correlation:
     p: float
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their mean rank."""
-    return sps.rankdata(values, method="average")
-
-
 def spearman(x, y) -> Correlation | None:
     """Spearman's rho and its p (scipy.stats.spearmanr), with a Fisher-z interval using Bonett &
     Wright's variance for rank correlations, (1 + rho^2/2) / (n - 3): scipy gives no interval for

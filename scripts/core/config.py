@@ -1,18 +1,24 @@
 """Account config (accounts/<name>/config.yml): validated, with errors that name file and field."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scripts.core.workspace import ACCOUNT_NAME, PLATFORMS, Workspace
+from scripts.core.workspace import PLATFORMS, SCHEMA_DIR, Workspace, account_name_problem
+from scripts.core.yamlfile import YamlFileError, read_yaml, validate
 
-DEFAULT_FORMATS = ["habit_list", "step_guide", "scripts", "boring_habits", "how_to"]
+DEFAULT_FORMATS = ("habit_list", "step_guide", "scripts", "boring_habits", "how_to")
+# a format or pillar name: the rule of the context the generator reads, so every name a config
+# accepts can also be written into performance_context.json
+LEVEL_NAME = re.compile(json.loads((SCHEMA_DIR / "performance_context.schema.json").read_text())
+                        ["$defs"]["name"]["pattern"])
 
 
-class ConfigError(ValueError):
+class ConfigError(YamlFileError):
     """One line: '<file>: <field>: <problem>'."""
 
 
@@ -44,12 +50,20 @@ class AccountConfig(BaseModel):
             raise ValueError(f"unknown IANA timezone {value!r}") from None
         return value
 
+    @field_validator("formats")
+    @classmethod
+    def _format_names(cls, value: list[str]) -> list[str]:
+        for fmt in value:
+            if not LEVEL_NAME.match(fmt):
+                raise ValueError(f"format name {fmt!r} must be lower_snake_case ({LEVEL_NAME.pattern})")
+        return value
+
     @field_validator("content_pillars")
     @classmethod
     def _pillar_keywords(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for pillar, keywords in value.items():
-            if not ACCOUNT_NAME.match(pillar):
-                raise ValueError(f"pillar name {pillar!r} must be lower_snake_case")
+            if not LEVEL_NAME.match(pillar):
+                raise ValueError(f"pillar name {pillar!r} must be lower_snake_case ({LEVEL_NAME.pattern})")
             if not keywords:
                 raise ValueError(f"pillar {pillar!r} has no keywords")
         return {p: [str(k).lower() for k in kw] for p, kw in value.items()}
@@ -59,36 +73,24 @@ class AccountConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"{field}: {first['msg']}"
-
-
 def load_config(path: Path) -> AccountConfig:
     """Parse and validate one config.yml; raise ConfigError naming the file and field."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise ConfigError(f"{path}: {where}invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    data = read_yaml(path, ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
     data.setdefault("name", path.parent.name)
-    try:
-        return AccountConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from None
+    return validate(AccountConfig, data, path, ConfigError)
 
 
 def load_accounts(ws: Workspace) -> tuple[dict[str, AccountConfig], list[str]]:
     """Every account's config; a bad one is reported and skipped, never stops the rest."""
     configs, errors = {}, []
-    for name in ws.account_names():
+    for name in ws.account_folders():
+        problem = account_name_problem(name)
+        if problem:
+            errors.append(f"{ws.accounts_dir / name / 'config.yml'}: {problem}")
+            continue
         try:
             configs[name] = load_config(ws.config_path(name))
         except ConfigError as exc:

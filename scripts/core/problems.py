@@ -15,8 +15,5 @@ class Problems:
         self.lines.append(line)
         print(f"{self.step}: error: {line}", file=sys.stderr, flush=True)
 
-    def __bool__(self) -> bool:
-        return bool(self.lines)
-
     def exit_code(self) -> int:
         return 1 if self.lines else 0

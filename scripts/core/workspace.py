@@ -18,9 +18,27 @@ class WorkspaceError(ValueError):
     """An input that breaks the workspace contract; the message names the file."""
 
 
-def check_account_name(name: str, where: str = "") -> str:
+ALL = "all"  # reserved: all.json, all.html and cross-account proposals, never an account
+
+
+def account_name_problem(name, allow_all: bool = False) -> str | None:
+    """Why `name` is not an account name, or None if it is: the one rule (SPEC), so no name can
+    reach outside its folder (`..`) or take the place of the cross-account files (`all`)."""
     if not isinstance(name, str) or not ACCOUNT_NAME.match(name) or ".." in name:
-        raise WorkspaceError(f"{where}invalid account name {name!r} (must match {ACCOUNT_NAME.pattern})")
+        return f"invalid account name {name!r} (must match {ACCOUNT_NAME.pattern}, without '..')"
+    if name == ALL and not allow_all:
+        return f"invalid account name {name!r} (reserved for the cross-account files)"
+    return None
+
+
+def is_account_name(name, allow_all: bool = False) -> bool:
+    return account_name_problem(name, allow_all) is None
+
+
+def check_account_name(name: str, where: str = "", allow_all: bool = False) -> str:
+    problem = account_name_problem(name, allow_all)
+    if problem:
+        raise WorkspaceError(f"{where}{problem}")
     return name
 
 
@@ -54,12 +72,16 @@ class Workspace:
     def context_path(self, account: str) -> Path:
         return self.account_dir(account) / "performance_context.json"
 
-    def account_names(self) -> list[str]:
-        """Folders under accounts/ that hold a config.yml, valid names only, sorted."""
+    def account_folders(self) -> list[str]:
+        """Every folder under accounts/ that holds a config.yml, whatever its name, sorted: the
+        steps report a folder whose name breaks the rule instead of skipping it silently."""
         if not self.accounts_dir.is_dir():
             return []
-        return sorted(p.name for p in self.accounts_dir.iterdir()
-                      if (p / "config.yml").is_file() and ACCOUNT_NAME.match(p.name))
+        return sorted(p.name for p in self.accounts_dir.iterdir() if (p / "config.yml").is_file())
+
+    def account_names(self) -> list[str]:
+        """The account folders whose names follow the rule, sorted."""
+        return [name for name in self.account_folders() if is_account_name(name)]
 
     # data/
     @property

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from scripts.core.config import DEFAULT_FORMATS
 from scripts.store.classify import CTAS, HOOK_STYLES  # the one vocabulary the classifier also uses
 
-FORMATS = ("habit_list", "step_guide", "scripts", "boring_habits", "how_to")
+FORMATS = DEFAULT_FORMATS  # the formats a config gets by default
 
 PILLARS = {
     "sleep_routines": (["sleep", "bedtime", "nap", "night", "lullaby"],

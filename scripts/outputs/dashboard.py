@@ -13,7 +13,6 @@ writes, not 50 x the queries.
 """
 from __future__ import annotations
 
-import json
 import os
 from html import escape
 from collections import defaultdict
@@ -25,10 +24,12 @@ from markupsafe import Markup
 
 from scripts.outputs import charts
 from scripts.core.db import open_db
+from scripts.core.findings import finding_rank
 from scripts.core.files import write_text_atomic
+from scripts.core.textsafety import tag_safe_json
 from scripts.core.problems import Problems
 from scripts.proposals.recfiles import RecFile, describe_patch
-from scripts.outputs.report import (TOP_FINDINGS, finding_order, known_accounts, pending_recs, platform_label,
+from scripts.outputs.report import (TOP_FINDINGS, known_accounts, pending_recs, platform_label,
                             read_findings_file, run_query)
 from scripts.core.timeutil import to_iso, utc_now
 from scripts.core.workspace import Workspace
@@ -68,13 +69,6 @@ def vega_bundle() -> str:
 def bundle_versions() -> str:
     return (f"vega {vl_convert.get_vega_version()}, vega-lite {vl_convert.get_vegalite_versions()[-1]}, "
             f"vega-embed {vl_convert.get_vega_embed_version()}")
-
-
-def script_json(data) -> str:
-    """JSON that is safe inside <script>: '<', '>' and '&' become \\u escapes, so a caption holding
-    '</script>' stays a string; ensure_ascii escapes U+2028/9 too. JSON.parse reads it back as is."""
-    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -157,7 +151,7 @@ class Page:
 
 
 def render(page: Page, **context) -> str:
-    return TEMPLATE.render(specs_json=script_json(page.specs), **context)
+    return TEMPLATE.render(specs_json=tag_safe_json(page.specs), **context)
 
 
 def account_html(account: str, data: dict, findings: list[dict] | None, recs: list[RecFile],
@@ -200,7 +194,7 @@ def strongest_overall(cross: list[dict] | None, per_account: dict[str, list[dict
     if cross is None and all(f is None for f in per_account.values()):
         return None
     own = [f for findings in per_account.values() for f in findings or [] if f.get("direction") != "none"]
-    return sorted((cross or []) + own, key=finding_order)
+    return sorted((cross or []) + own, key=finding_rank)
 
 
 def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:

@@ -11,7 +11,6 @@ effect, interval and q) come from data/insights/, the proposals from recommendat
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,10 +24,11 @@ from scripts.core.config import load_accounts
 from scripts.core.db import open_db
 from scripts.core.problems import Problems
 from scripts.proposals.recommend import read_insights
-from scripts.proposals.recfiles import CONFIDENCE_RANK, RecError, RecFile, describe_patch, read_states
+from scripts.core.findings import CONFIDENCE_RANK, finding_rank
+from scripts.proposals.recfiles import RecError, RecFile, describe_patch, read_states
 from scripts.core.textsafety import printable
-from scripts.core.workspace import (ACCOUNT_NAME, PROJECT_DIR, SCHEMA_DIR, Workspace, WorkspaceError,
-                              check_account_name)
+from scripts.core.workspace import (PROJECT_DIR, SCHEMA_DIR, Workspace, WorkspaceError, check_account_name,
+                                    is_account_name)
 
 METADATA_PATH = PROJECT_DIR / "metadata.yml"
 DATABASE = "analytics"  # Datasette names the database after data/analytics.db
@@ -85,15 +85,6 @@ def run_query(db, name: str, account: str | None) -> Result:
 
 # --- findings and proposals -----------------------------------------------------------------
 
-def finding_order(finding: dict) -> tuple:
-    """Surest first (confidence, then corrected p), then the largest effect on the log scale."""
-    effect = finding.get("effect")
-    size = abs(math.log(effect)) if isinstance(effect, (int, float)) and effect > 0 else 0.0
-    q = finding.get("q")
-    return (-CONFIDENCE_RANK[finding["confidence"]], q if isinstance(q, (int, float)) else 1.0, -size,
-            finding["id"])
-
-
 def read_findings_file(path, problems: Problems) -> list[dict] | None:
     """One insights file's findings, each tagged with its account ('all' for all.json), surest
     first; None if the file does not exist yet. A broken file is one problem line, no findings."""
@@ -105,14 +96,14 @@ def read_findings_file(path, problems: Problems) -> list[dict] | None:
         problems.add(str(exc))
         return []
     owner = insights["account"]
-    return sorted(({**f, "account": f.get("account") or owner} for f in insights["findings"]), key=finding_order)
+    return sorted(({**f, "account": f.get("account") or owner} for f in insights["findings"]), key=finding_rank)
 
 
 def read_findings(ws: Workspace, accounts: list[str], problems: Problems) -> tuple[list[dict], bool]:
     """Findings of these accounts' insights files plus all.json; whether any file existed at all."""
     found = [read_findings_file(p, problems) for p in [ws.insights_path(a) for a in accounts] + [ws.all_insights_path]]
     findings = [f for part in found if part for f in part]
-    return sorted(findings, key=finding_order), any(part is not None for part in found)
+    return sorted(findings, key=finding_rank), any(part is not None for part in found)
 
 
 def pending_recs(ws: Workspace, account: str | None, problems: Problems) -> list[RecFile]:
@@ -199,7 +190,7 @@ def known_accounts(ws: Workspace, db) -> list[str]:
     """Accounts with a config or with posts; only valid names (a page is written per name)."""
     stored = [r[0] for r in db.execute("SELECT DISTINCT account_name FROM posts")] if db else []
     return sorted(name for name in set(ws.account_names()) | set(stored)
-                  if isinstance(name, str) and ACCOUNT_NAME.match(name) and ".." not in name)
+                  if is_account_name(name))
 
 
 def overview(console: Console, ws: Workspace, db, account: str | None, limit: int, problems: Problems) -> None:

@@ -20,7 +20,7 @@ from scripts.core.db import open_db
 from scripts.core.files import WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
 from scripts.proposals.recfiles import (APPLY_FIELDS, RecError, RecFile, apply_patch, context_error,
-                                     load_context, move, read_states, sync_db)
+                                     context_or_default, move, read_states, sync_db)
 from scripts.core.timeutil import to_iso
 from scripts.core.workspace import Workspace
 
@@ -61,7 +61,7 @@ def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: d
     if (ws.rec_dir("applied") / rec.path.name).exists():
         raise RecError("a file of the same name is already in applied/")
     if account not in contexts:
-        contexts[account] = load_context(ws, account, configs[account])
+        contexts[account] = context_or_default(ws, account, configs[account])
     patched = applied(contexts[account], rec, configs[account], now, sample_size(ws, account))
     write_json_atomic(ws.context_path(account), patched)
     contexts[account] = patched

@@ -17,7 +17,7 @@ import os
 import anthropic
 
 from scripts.proposals.recfiles import CATEGORIES, CATEGORY_FIELDS, context_schema
-from scripts.core.textsafety import printable, scrub
+from scripts.core.textsafety import printable, scrub, tag_safe_json
 
 DEFAULT_MODEL = "claude-sonnet-5-5"  # the current Sonnet
 # Models that answer a forced tool_choice with HTTP 400 (Sonnet 5.5's breaking change): they get
@@ -94,9 +94,9 @@ def forced_tool_choice(model: str) -> bool:
     return not model.startswith(NO_FORCED_TOOL_CHOICE)
 
 
-def as_data(value) -> str:
-    """JSON with '<' and '>' escaped: a string inside can never open or close a tag."""
-    return json.dumps(value, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
+def prompt_json(value) -> str:
+    """Data for the prompt: indented, non-ASCII kept, and no string inside can close its block."""
+    return tag_safe_json(value, indent=1, ascii_only=False)
 
 
 def user_message(inputs) -> str:
@@ -105,10 +105,10 @@ def user_message(inputs) -> str:
                "hook_styles": schema["hook_style"]["enum"]}
     findings = [{k: f.get(k) for k in FINDING_FIELDS if k in f} for f in inputs.findings.values()]
     return (f"Account: {inputs.account}\n\n"
-            f"<performance_context>\n{as_data(inputs.context)}\n</performance_context>\n\n"
-            f"<allowed_names>\n{as_data(allowed)}\n</allowed_names>\n\n"
-            f"<findings>\n{as_data(findings)}\n</findings>\n\n"
-            f"<posts>\n{as_data(inputs.posts)}\n</posts>\n\n"
+            f"<performance_context>\n{prompt_json(inputs.context)}\n</performance_context>\n\n"
+            f"<allowed_names>\n{prompt_json(allowed)}\n</allowed_names>\n\n"
+            f"<findings>\n{prompt_json(findings)}\n</findings>\n\n"
+            f"<posts>\n{prompt_json(inputs.posts)}\n</posts>\n\n"
             f"Propose this week's recommendations with {TOOL_NAME}.")
 
 

@@ -25,7 +25,6 @@ from scripts.core.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_acco
 
 CATEGORIES = ("format_weight", "hook_style", "topic_priority", "pillar_rebalance", "format_experiment",
               "failure_pattern", "80_20_insight", "save_vs_share", "slide_count", "cta_strategy")
-CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 
 # The context fields a recommendation of each category may change. Claude's patches are held to
 # this as well, so a "hook_style" proposal can never quietly move the format weights.
@@ -56,12 +55,6 @@ class RecError(ValueError):
     """A recommendation file or patch that cannot be used; one line, the caller adds the file."""
 
 
-def cap_confidence(wanted: str, ceiling: str) -> str:
-    """Never more sure than the evidence: the lower of the two."""
-    wanted = wanted if wanted in CONFIDENCE_RANK else "low"
-    return min(wanted, ceiling, key=CONFIDENCE_RANK.__getitem__)
-
-
 # --- performance_context.json -----------------------------------------------------------------
 
 def default_context(config: AccountConfig) -> dict:
@@ -80,7 +73,7 @@ def default_context(config: AccountConfig) -> dict:
     }
 
 
-def load_context(ws: Workspace, account: str, config: AccountConfig) -> dict:
+def context_or_default(ws: Workspace, account: str, config: AccountConfig) -> dict:
     """The account's context, or the default one if apply has not created it yet."""
     path = ws.context_path(account)
     if not path.exists():
@@ -220,7 +213,7 @@ class RecFile:
 
 def file_stem(account: str, day: str, category: str, taken: set[str]) -> str:
     """`<account>--<YYYY-MM-DD>--<category>[--n]`, the first one no state folder holds yet."""
-    stem = f"{check_account_name(account)}--{day}--{category}"
+    stem = f"{check_account_name(account, allow_all=True)}--{day}--{category}"
     n = 1
     while (stem if n == 1 else f"{stem}--{n}") in taken:
         n += 1
@@ -235,7 +228,7 @@ def validate_rec(data, path: Path) -> dict:
     match = FILE_NAME.match(path.name)
     if not match:
         raise RecError("file name is not <account>--<YYYY-MM-DD>--<category>[--n].json")
-    check_account_name(data["account"])
+    check_account_name(data["account"], allow_all=True)
     if data["id"] != path.stem:
         raise RecError(f"id {data['id']!r} does not match the file name")
     if (match["account"], match["category"]) != (data["account"], data["category"]):

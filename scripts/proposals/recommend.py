@@ -18,10 +18,11 @@ from scripts.proposals import rules as recommend_rules
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.credentials import read_secret
 from scripts.core.db import open_db
+from scripts.core.findings import cap_confidence
 from scripts.core.files import UnreadableJson, read_json, write_json_atomic
 from scripts.core.problems import Problems
 from scripts.proposals.recfiles import (APPLY_FIELDS, CATEGORIES, CATEGORY_FIELDS, RecError,
-                                     RecFile, apply_patch, cap_confidence, change_signature, context_error, file_stem, load_context, read_states, sync_db,
+                                     RecFile, apply_patch, change_signature, context_error, file_stem, context_or_default, read_states, sync_db,
                                      validate_rec, with_tests)
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import parse_utc, to_iso
@@ -197,7 +198,7 @@ def propose(inputs: AccountInputs, blocked: set[frozenset], busy: set[str], slot
     return chosen
 
 
-def evidence(finding: dict) -> dict:
+def rec_evidence(finding: dict) -> dict:
     groups = finding.get("groups") or []
     return {"finding": finding["id"], "n": sum(g.get("n", 0) for g in groups) if groups else None,
             "effect": finding.get("effect"), "ci": finding.get("ci")}
@@ -210,7 +211,7 @@ def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: s
         taken.add(stem)
         data = {"id": stem, "account": account, "created_at": to_iso(now), "category": rec["category"],
                 "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
-                "evidence": evidence(rec["finding"]), "patch": rec["patch"]}
+                "evidence": rec_evidence(rec["finding"]), "patch": rec["patch"]}
         path = ws.rec_dir("pending") / f"{stem}.json"
         validate_rec(data, path)  # our own output meets the schema we hold others to
         write_json_atomic(path, data)
@@ -261,7 +262,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
     for account, config in configs.items():
         try:
             findings = account_findings(ws, account, cross)
-            context = load_context(ws, account, config)
+            context = context_or_default(ws, account, config)
         except RecError as exc:
             problems.add(str(exc))
             continue

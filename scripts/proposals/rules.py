@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from scripts.proposals.recfiles import CONFIDENCE_RANK
+from scripts.core.findings import RATIO_KINDS, finding_rank
 
 WEIGHT_RANGE = (0.5, 2.0)   # rules move weights gently; the schema allows 0.1-3.0 for hand edits
 DEFAULT_STEP = 0.3          # when a finding has no usable ratio
@@ -38,16 +38,9 @@ def propose(findings: list[dict], context: dict, examples: dict[str, list[str]] 
         for rule in RULES.get(finding["dimension"], ()):
             proposal = rule(finding, context, examples)
             if proposal:
-                ranked.append((_strength(finding), proposal))
+                ranked.append((finding_rank(finding), proposal))
                 break
     return [proposal for _, proposal in sorted(ranked, key=lambda pair: pair[0])]
-
-
-def _strength(finding: dict) -> tuple:
-    """Surest first, then the largest effect (on the log scale, so 0.5x weighs like 2x)."""
-    effect = finding.get("effect")
-    size = abs(math.log(effect)) if isinstance(effect, (int, float)) and effect > 0 else 0.0
-    return (-CONFIDENCE_RANK[finding["confidence"]], -size, finding["id"])
 
 
 def _proposal(finding: dict, category: str, action: str, ops: list[dict]) -> dict:
@@ -77,7 +70,7 @@ def _named(finding: dict, key: str, plural: str) -> list[str]:
 def _target_weight(finding: dict, current: float) -> float:
     effect = finding.get("effect")
     better = finding.get("direction") == "better"
-    if isinstance(effect, (int, float)) and effect > 0 and finding.get("effect_kind") in (None, "ratio_of_medians", "adjusted_ratio", "ratio"):
+    if isinstance(effect, (int, float)) and effect > 0 and (finding.get("effect_kind") is None or finding["effect_kind"] in RATIO_KINDS):
         target = math.sqrt(effect)  # half the log effect: a nudge, not a bet
     else:
         target = 1.0 + (DEFAULT_STEP if better else -DEFAULT_STEP)

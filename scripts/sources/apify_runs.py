@@ -13,14 +13,14 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
 from apify_client import ApifyClient
 from apify_client.errors import ApifyApiError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scripts.core.credentials import read_secret
 from scripts.core.textsafety import scrub
 from scripts.core.workspace import PLATFORMS, PROJECT_DIR, Workspace
+from scripts.core.yamlfile import YamlFileError, read_yaml, validate
 
 SETTINGS_NAME = "scrape.yml"
 DEFAULT_API_URL = "https://api.apify.com"
@@ -87,7 +87,7 @@ class ScrapeSettings(_Strict):
         return value
 
 
-class SettingsError(ValueError):
+class SettingsError(YamlFileError):
     """One line: '<file>: <field>: <problem>'."""
 
 
@@ -98,18 +98,8 @@ def settings_path(ws: Workspace) -> Path:
 
 
 def load_settings(path: Path) -> ScrapeSettings:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    try:
-        return ScrapeSettings.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise SettingsError(f"{path}: {where}: {first['msg']}") from None
+    data = read_yaml(path, SettingsError)
+    return validate(ScrapeSettings, data if data is not None else {}, path, SettingsError)
 
 
 @dataclass(frozen=True)

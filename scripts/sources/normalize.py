@@ -12,7 +12,7 @@ from datetime import datetime
 from scripts.core.timeutil import parse_utc, to_iso
 
 METRICS = ("views", "plays", "likes", "comments", "shares", "saves")
-INTERACTIONS = ("likes", "comments", "shares", "saves")
+ENGAGEMENT_COUNTERS = ("likes", "comments", "shares", "saves")
 
 
 @dataclass
@@ -111,7 +111,7 @@ NORMALIZERS = {"tiktok": normalize_tiktok, "instagram": normalize_instagram}
 
 def rates(metrics: dict, followers: int | None) -> tuple[float | None, float | None]:
     """(published interactions / views, published interactions / followers); None where unknown."""
-    known = [metrics[k] for k in INTERACTIONS if metrics.get(k) is not None]
+    known = [metrics[k] for k in ENGAGEMENT_COUNTERS if metrics.get(k) is not None]
     if not known:
         return None, None
     interactions = sum(known)

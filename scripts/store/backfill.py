@@ -31,7 +31,7 @@ from scripts.core.db import open_db
 from scripts.core.files import UnreadableJson, read_json
 from scripts.core.problems import Problems
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
-from scripts.core.workspace import Workspace, WorkspaceError, check_account_name
+from scripts.core.workspace import Workspace, is_account_name
 
 # The generator writes a batch ahead of a posting schedule; two weeks covers a fortnightly batch.
 # Posts published earlier than generated_at (less a clock-skew hour) cannot come from the folder.
@@ -384,13 +384,6 @@ def backfill_account(db, ws: Workspace, account: str, config: AccountConfig, set
 
 
 # --- the step ------------------------------------------------------------------------------
-def is_account_name(name: str) -> bool:
-    try:
-        return bool(check_account_name(name))
-    except WorkspaceError:
-        return False
-
-
 def accounts_to_backfill(ws: Workspace, db, problems: Problems) -> tuple[dict[str, AccountConfig], list[str]]:
     """Accounts with a valid config, plus accounts that have posts but no config folder at all
     (classified without pillars); and the accounts skipped because their config is broken."""

@@ -266,6 +266,26 @@ def is_unchanged(path: Path, rel: str, known: dict) -> bool:
     return known.get(rel) == (stat.st_size, stat.st_mtime_ns)
 
 
+def refresh_local_times(db, configs: dict) -> list[str]:
+    """Recompute published_local for every account whose configured timezone differs from the one
+    its local times were computed in (the raw files are unchanged, so nothing else would redo it).
+    One transaction per account; the accounts whose times changed."""
+    done = dict(db.execute("SELECT account_name, timezone FROM account_timezones").fetchall())
+    changed = []
+    for account, config in sorted(configs.items()):
+        if done.get(account) == config.timezone:
+            continue
+        rows = db.execute("SELECT rowid, published_at FROM posts WHERE account_name = ? "
+                          "AND published_at IS NOT NULL", [account]).fetchall()
+        with db.conn:
+            db.conn.executemany("UPDATE posts SET published_local = ? WHERE rowid = ?",
+                                [(to_local(parse_utc(at), config.tz), rowid) for rowid, at in rows])
+            db.execute("INSERT OR REPLACE INTO account_timezones VALUES (?, ?)", [account, config.timezone])
+        if account in done:
+            changed.append(account)
+    return changed
+
+
 def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False) -> Problems:
     problems = Problems("load")
     configs, config_errors = load_accounts(ws)
@@ -278,6 +298,7 @@ def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False) -> Pr
     tzs = {account: config.tz for account, config in configs.items() if config.tz}
     totals: Counter = Counter()
     new_posts: Counter = Counter()
+    skipped: Counter = Counter()
     loaded = 0
     with file_preparer(ws, todo, tzs) as prepared:
         db = open_db(ws.db_path, schema=False)
@@ -293,10 +314,15 @@ def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False) -> Pr
             loaded += 1
             totals[(result.account, result.platform)] += result.items
             new_posts[(result.account, result.platform)] += result.new_posts
+            skipped[(result.account, result.platform)] += result.skipped_items
+        retimed = refresh_local_times(db, configs)
         db.conn.close()
     if not quiet:
         for (account, platform), items in sorted(totals.items()):
-            print(f"Loaded {items} items for {account} ({platform}), "
-                  f"{new_posts[(account, platform)]} new posts")
+            ignored = skipped[(account, platform)]
+            print(f"Loaded {items} items for {account} ({platform}), {new_posts[(account, platform)]} new posts"
+                  + (f", {ignored} items skipped (not a post this platform's reader knows)" if ignored else ""))
+        for account in retimed:
+            print(f"Recomputed local posting times for {account} (its timezone changed)")
         print(f"load: {loaded} new or changed raw files loaded into {ws.db_path}")
     return problems
