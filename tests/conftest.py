@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sqlite3
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.core.db import open_db
+from scripts.core.timeutil import parse_utc, to_stamp
 from scripts.dev.demo import build_workspace
 from scripts.core.workspace import PROJECT_DIR, Workspace
 
@@ -63,3 +66,44 @@ def copy_workspace(source: Workspace, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def demo_copy(loaded_demo, tmp_path) -> Workspace:
     return copy_workspace(loaded_demo, tmp_path)
+
+
+# --- the fast, in-process layer: a fresh database and envelopes built from recorded items ---------
+FIXTURES_DIR = Path(__file__).parent / "fixtures"
+RECORDED_SOURCE = {"tiktok": "clockworks/tiktok-profile-scraper", "instagram": "apify/instagram-post-scraper"}
+
+
+def recorded_items(platform: str) -> list[dict]:
+    """The recorded actor items of tests/fixtures/<platform>_items.json, a fresh copy on every call."""
+    return json.loads((FIXTURES_DIR / f"{platform}_items.json").read_text(encoding="utf-8"))
+
+
+def raw_envelope(platform: str, items: list[dict], *, account: str = "mymomskills",
+                 scraped_at: str = "2026-06-25T08:00:00Z", profile: dict | None = None,
+                 source: dict | None = None) -> dict:
+    """A raw envelope dict as the SPEC defines it (data/raw/<platform>/<account>/<stamp>.json)."""
+    return {"account": account, "platform": platform, "scraped_at": scraped_at,
+            "source": source if source is not None else {
+                "actor": RECORDED_SOURCE[platform], "run_id": f"run-{platform}", "dataset_id": f"ds-{platform}",
+                "status": "SUCCEEDED"},
+            "profile": profile, "items": items}
+
+
+def write_raw(ws: Workspace, envelope: dict, stamp: str | None = None) -> Path:
+    """Write an envelope where scrape would: data/raw/<platform>/<account>/<stamp>.json, the stamp
+    taken from its scraped_at unless given."""
+    stamp = stamp or to_stamp(parse_utc(envelope["scraped_at"]))
+    path = ws.raw_path(envelope["platform"], envelope["account"], stamp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(envelope), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    """A new analytics database with the real schema from sql/, at the db_path of the workspace
+    Workspace(tmp_path), so envelopes written there with write_raw can be prepared and stored into
+    it; closed after the test."""
+    db = open_db(Workspace(tmp_path).db_path)
+    yield db
+    db.conn.close()

@@ -61,7 +61,9 @@ def test_one_bad_account_does_not_stop_the_others(tmp_path):
     (tmp_path / "accounts" / "Not Valid" / "config.yml").write_text(GOOD)
     configs, errors = load_accounts(ws)
     assert list(configs) == ["good"]
-    assert len(errors) == 1 and "accounts/bad/config.yml: timezone" in errors[0]
+    # a folder whose name breaks the account rule is reported too, never silently left out
+    assert len(errors) == 2 and "accounts/bad/config.yml: timezone" in errors[1]
+    assert "accounts/Not Valid/config.yml: invalid account name 'Not Valid'" in errors[0]
 
 
 def test_repository_example_configs_are_valid():
