@@ -1,7 +1,9 @@
 # outputs: terminal reports, Datasette, the self-contained HTML dashboard (issue 7)
-.PHONY: report dashboard datasette
-# the report tables, Datasette's canned queries and the dashboard's numbers are one set of SQL
-OUTPUT_SOURCES = metadata.yml $(OUTPUTS_CODE)
+.PHONY: report dashboard datasette metadata
+# the report tables, Datasette's canned queries and the dashboard's numbers are one set of SQL:
+# sql/queries/<name>.sql (the folder too, so a removed query counts)
+QUERY_FILES := sql/queries $(wildcard sql/queries/*.sql)
+OUTPUT_SOURCES = $(QUERY_FILES) $(OUTPUTS_CODE)
 DASHBOARD_SOURCES = scripts/dashboard.py $(OUTPUT_SOURCES)
 DATASETTE_PORT ?= 8001
 # the day-7 views read every snapshot: on a year of 50 accounts a canned query takes 1-5 s,
@@ -17,5 +19,9 @@ dashboard: $(VENV)/.installed  ## data/dashboard/<account>.html and all.html
 $(DASHBOARD): $(INSIGHTS) $(RECOMMEND_STAMP) $(DASHBOARD_SOURCES)
 	$(call RUN_STEP,$(STEP).dashboard --root $(ROOT),dashboard)
 
-datasette: $(VENV)/.installed  ## browse data/analytics.db with charts on http://127.0.0.1:8001 (DATASETTE_PORT)
+datasette: $(VENV)/.installed metadata  ## browse data/analytics.db with charts on http://127.0.0.1:8001 (DATASETTE_PORT)
 	$(VENV)/bin/datasette serve $(DB) --metadata metadata.yml --host 127.0.0.1 --port $(DATASETTE_PORT) $(DATASETTE_SETTINGS)
+
+# metadata.yml's queries section is generated; the script rewrites the file only when it changed
+metadata: $(VENV)/.installed  ## metadata.yml's canned queries from sql/queries/*.sql (tests/test_queries.py checks it)
+	$(PY) -m scripts.dev.metadata

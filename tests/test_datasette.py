@@ -14,7 +14,7 @@ import pytest
 import yaml
 from datasette.app import Datasette
 
-from scripts.outputs.report import DATABASE, METADATA_PATH
+from scripts.outputs.queries import DATABASE, METADATA_PATH
 from scripts.core.workspace import PROJECT_DIR
 from tests.browser import browser_test, chromium, needs_chromium, outputs_world, session
 

@@ -1,4 +1,4 @@
-"""The fault matrix (README.md, Reliability and security): each test is one named fault, run on a real workspace
+"""The fault matrix (docs/reliability.md): each test is one named fault, run on a real workspace
 through the real step or `make` target, and checks that nothing already stored is lost."""
 from __future__ import annotations
 
@@ -293,8 +293,8 @@ def test_approved_recommendation_for_an_unknown_account_is_refused_and_kept(prop
 # --- the documented matrix ----------------------------------------------------------------------
 
 def test_every_test_the_reliability_matrix_cites_exists():
-    """The README names the test behind each row; a renamed or deleted test breaks this."""
-    cited = set(re.findall(r"`(tests/test_\w+\.py)::(\w+)`", (PROJECT_DIR / "README.md").read_text()))
+    """docs/reliability.md names the test behind each row; a renamed or deleted test breaks this."""
+    cited = set(re.findall(r"`(tests/test_\w+\.py)::(\w+)`", (PROJECT_DIR / "docs" / "reliability.md").read_text()))
     assert len(cited) >= 20
     missing = [f"{path}::{name}" for path, name in sorted(cited)
                if f"def {name}(" not in (PROJECT_DIR / path).read_text(encoding="utf-8")]

@@ -12,7 +12,8 @@ import yaml
 from rich.console import Console
 
 from scripts.proposals.recfiles import read_states
-from scripts.outputs.report import DIMENSIONS, FOCUS_QUERIES, METADATA_PATH, OVERVIEW_QUERY
+from scripts.outputs.queries import METADATA_PATH
+from scripts.outputs.report import DIMENSIONS, FOCUS_QUERIES, OVERVIEW_QUERY
 from scripts.outputs.report import report as run_report
 from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.browser import outputs_world
@@ -44,7 +45,7 @@ def shown(world):
     def text(account: str | None = None, focus: str | None = None) -> str:
         if (account, focus) not in cache:
             console = Console(file=io.StringIO(), width=400, color_system=None)
-            assert not run_report(world, account, focus, 1000, console)
+            assert not run_report(world, account, focus, 1000, console).lines
             cache[(account, focus)] = console.file.getvalue()
         return cache[(account, focus)]
     return text

@@ -7,7 +7,7 @@ top findings, pending recommendations and a sortable post table. all.html: the s
 account, the cross-account panel (format lift, follower growth), findings and proposals of all.
 all.html is written last: it is the Make target, so it only appears once every page is done.
 
-The numbers come from the canned queries of metadata.yml (the same SQL as `make report` and
+The numbers come from the canned queries of sql/queries/ (the same SQL as `make report` and
 Datasette), each run once for all accounts and split by account, so 50 accounts cost 50 page
 writes, not 50 x the queries.
 """
@@ -29,8 +29,8 @@ from scripts.core.files import write_text_atomic
 from scripts.core.textsafety import tag_safe_json
 from scripts.core.problems import Problems
 from scripts.proposals.recfiles import RecFile, describe_patch
-from scripts.outputs.report import (TOP_FINDINGS, known_accounts, pending_recs, platform_label,
-                            read_findings_file, run_query)
+from scripts.outputs.queries import run_query
+from scripts.outputs.report import TOP_FINDINGS, known_accounts, pending_recs, platform_label, read_findings_file
 from scripts.core.timeutil import to_iso, utc_now
 from scripts.core.workspace import Workspace
 

@@ -4,7 +4,7 @@
     python -m scripts.report --root R --account mymomskills --focus formats
     python -m scripts.report --root R --all [--focus hooks]
 
-The tables are the canned queries of metadata.yml run with the same :account, so the terminal,
+The tables are the canned queries (sql/queries/) run with the same :account, so the terminal,
 Datasette and the dashboard always show the same numbers; the findings (their claims carry n,
 effect, interval and q) come from data/insights/, the proposals from recommendations/pending/.
 """
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from functools import lru_cache
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -27,15 +24,13 @@ from scripts.proposals.recommend import read_insights
 from scripts.core.findings import CONFIDENCE_RANK, finding_rank
 from scripts.proposals.recfiles import RecError, RecFile, describe_patch, read_states
 from scripts.core.textsafety import printable
-from scripts.core.workspace import (PROJECT_DIR, SCHEMA_DIR, Workspace, WorkspaceError, check_account_name,
-                                    is_account_name)
+from scripts.outputs.queries import Result, run_query
+from scripts.core.workspace import SCHEMA_DIR, Workspace, WorkspaceError, check_account_name, is_account_name
 
-METADATA_PATH = PROJECT_DIR / "metadata.yml"
-DATABASE = "analytics"  # Datasette names the database after data/analytics.db
 # the ten analysis dimensions, as the insights contract names them
 DIMENSIONS = tuple(json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
                    ["$defs"]["finding"]["properties"]["dimension"]["enum"])
-# each focus report shows these canned queries of metadata.yml, then that dimension's findings
+# each focus report shows these canned queries (sql/queries/), then that dimension's findings
 FOCUS_QUERIES = {
     "formats": ("formats",),
     "failures": ("worst_posts",),
@@ -57,30 +52,6 @@ NO_DATA = "no data yet, run make load"
 
 class ReportError(ValueError):
     """A request the report cannot answer (unknown account or focus); one line."""
-
-
-# --- canned queries -------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def canned_queries() -> dict[str, dict]:
-    """name -> {title, description, sql} from metadata.yml: the one place the report SQL lives."""
-    metadata = yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
-    return metadata["databases"][DATABASE]["queries"]
-
-
-@dataclass
-class Result:
-    name: str
-    title: str
-    columns: list[str]
-    rows: list[tuple]
-
-
-def run_query(db, name: str, account: str | None) -> Result:
-    """One canned query; account None means every account (the query's :account = '')."""
-    query = canned_queries()[name]
-    cursor = db.execute(query["sql"], {"account": account or ""})
-    return Result(name, query.get("title", name), [c[0] for c in cursor.description], cursor.fetchall())
 
 
 # --- findings and proposals -----------------------------------------------------------------

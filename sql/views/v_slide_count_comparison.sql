@@ -1,10 +1,5 @@
--- Day-7 (age-matched) metrics by slide_count, per account and platform.
-SELECT account_name, platform, slide_count,
-       COUNT(*) AS post_count,
-       AVG(views) AS avg_views_d7,
-       AVG(likes) AS avg_likes_d7,
-       AVG(saves) AS avg_saves_d7,
-       AVG(shares) AS avg_shares_d7,
-       AVG(engagement_rate) AS avg_engagement_rate_d7
-FROM v_post_day7
-GROUP BY account_name, platform, slide_count
+-- Day-7 (age-matched) metrics by slide_count, per account and platform: one dimension of v_day7_comparison.
+SELECT account_name, platform, level AS slide_count,
+       post_count, avg_views_d7, avg_likes_d7, avg_saves_d7, avg_shares_d7, avg_engagement_rate_d7
+FROM v_day7_comparison
+WHERE dimension = 'slide_count'
