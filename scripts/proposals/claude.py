@@ -17,6 +17,7 @@ import os
 import anthropic
 
 from scripts.proposals.recfiles import CATEGORIES, CATEGORY_FIELDS, context_schema
+from scripts.core.findings import CONFIDENCE_LEVELS
 from scripts.core.textsafety import printable, scrub, tag_safe_json
 
 DEFAULT_MODEL = "claude-sonnet-5-5"  # the current Sonnet
@@ -70,7 +71,7 @@ TOOL = {
                 "finding_id": {"type": "string"},
                 "category": {"type": "string", "enum": list(CATEGORIES)},
                 "insight": {"type": "string"},
-                "confidence": {"type": "string", "enum": ["high", "medium", "low"]},
+                "confidence": {"type": "string", "enum": list(reversed(CONFIDENCE_LEVELS))},
                 "patch": {"type": "array", "minItems": 1, "items": {
                     "type": "object", "required": ["op", "path"],
                     "properties": {"op": {"type": "string", "enum": ["add", "remove", "replace"]},
