@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gzip
 import json
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -48,24 +50,87 @@ def _write_and_rename(path: Path, text: str) -> None:
         raise
 
 
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """The one way the project writes JSON: NaN and Infinity refused (they are not JSON, and
+    other readers choke on them), non-ASCII kept."""
+    return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    try:
+        text = json_text(data) + "\n"
+    except ValueError as exc:  # a NaN or Infinity: a bug upstream, never written
+        raise WriteFailed(f"{path}: not written ({exc})") from None
+    write_text_atomic(path, text)
 
 
 class UnreadableJson(ValueError):
-    """A file that is not UTF-8 JSON. The message is the one-line reason, without the path,
-    which each caller puts where its own error lines put it."""
+    """A file that is not UTF-8 JSON within our bounds. The message is the one-line reason,
+    without the path, which each caller puts where its own error lines put it."""
 
 
-def read_json(path: Path) -> Any:
-    """A JSON file's value. A file that is not UTF-8 JSON raises UnreadableJson saying where."""
+# bounds on what any JSON input may be: no reader of ours needs more, and past them a hostile
+# file would cost memory (a symlink to /dev/zero, a gzip bomb) or the stack (deep nesting)
+MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+
+def _refuse_constant(name: str):
+    raise UnreadableJson(f"not valid JSON ({name} is not a JSON number)")
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than limit (iterative, so it cannot itself overflow)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def read_bytes_bounded(path: Path, max_bytes: int = MAX_JSON_BYTES) -> bytes:
+    """A regular file's bytes (through symlinks, but never a device, FIFO or folder), at most
+    max_bytes after gunzip for a .gz file; UnreadableJson otherwise."""
+    path = Path(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableJson("not a regular file")
+        if info.st_size > max_bytes:
+            raise UnreadableJson(f"larger than {max_bytes // 2**20} MiB")
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:  # dangling or looping symlink, no permission, a broken gzip stream
+        raise UnreadableJson(f"cannot read ({exc.strerror or exc})") from None
+    except EOFError:
+        raise UnreadableJson("cannot read (the gzip stream is cut short)") from None
+    if len(data) > max_bytes:
+        raise UnreadableJson(f"larger than {max_bytes // 2**20} MiB")
+    return data
+
+
+def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
+    """A JSON file's value (`.json`, or gzipped `.json.gz`). Anything else raises UnreadableJson
+    with a one-line reason: not a regular file, too large, not UTF-8, not JSON, NaN or
+    Infinity, or nested deeper than max_depth. max_depth=None leaves out the walk that checks
+    it (a hot path whose own reader copes with any depth the parser's recursion limit lets
+    through)."""
+    data = read_bytes_bounded(path, max_bytes)
+    try:
+        value = json.loads(data, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise UnreadableJson(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except UnicodeDecodeError:
         raise UnreadableJson("not UTF-8 text") from None
+    except RecursionError:
+        raise UnreadableJson(f"nested deeper than {max_depth or 'the parser allows'} levels") from None
+    if max_depth is not None and _depth_exceeds(value, max_depth):
+        raise UnreadableJson(f"nested deeper than {max_depth} levels")
+    return value
 
 
 class LockBusy(RuntimeError):
