@@ -21,9 +21,9 @@ DATA := $(ROOT)/data
 DB := $(DATA)/analytics.db
 LOAD_STAMP := $(DATA)/.load.stamp
 BACKFILL_STAMP := $(DATA)/.backfill.stamp
-INSIGHTS := $(DATA)/insights/all.json
+ANALYZE_STAMP := $(DATA)/.analyze.stamp
 RECOMMEND_STAMP := $(DATA)/.recommend.stamp
-DASHBOARD := $(DATA)/dashboard/all.html
+DASHBOARD_STAMP := $(DATA)/.dashboard.stamp
 # The inputs the stamps depend on. Listing them costs time on a big workspace (36,500 raw files,
 # 37,000 generator files), so only the make that builds the stamps (FILE_RULES=1, set by
 # _pipeline and inherited by its sub-makes) lists them; the outer levels never read them.
@@ -63,51 +63,54 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed  ## create .venv from pyproject.toml
 
 # --- how steps run -----------------------------------------------------------------------
-# A step that partly fails (one bad account, one bad file) has still done all the good work;
-# it records its name in $(PROBLEMS) and the chain goes on, so one bad account never stops the
-# others. Every public target then exits non-zero if any step recorded a problem (for cron).
-PROBLEMS := $(DATA)/.problems
+# A step that partly fails (one bad account, one bad file) has still done all the good work, so
+# the chain goes on: one bad account never stops the others. But a step's stamp is touched only
+# when the step succeeded. On failure the stamp is removed: the steps after it in this run still
+# see new work, and the next run does the failed step again. Each step keeps its problems in
+# data/problems.json until it runs clean (a step killed before it could say so is recorded by
+# the line below); every public target prints them at its end and exits non-zero while any is
+# open, for cron. With nothing open the file does not exist, which costs a clean run nothing.
 GOALS ?=
-RUN_STEP = $(1) || { mkdir -p $(DATA); echo "$(2)" >> $(PROBLEMS); }
+PROBLEMS := $(DATA)/problems.json
+# $(1) the command, $(2) the step's name, $(3) its stamp (empty for steps that always run)
+RUN_STEP = @echo '$(1)'; if $(1); then $(if $(3),touch $(3),:); else code=$$?; $(if $(3),rm -f $(3);) \
+	$(STEP).problems --root $(ROOT) --stopped $(2) $$code; fi
 PIPELINE = $(LOCKED) $(MAKE) _pipeline ROOT=$(ROOT) GOALS="$(1)"
 
-.PHONY: _pipeline
+.PHONY: _pipeline FORCE
+FORCE:
 _pipeline:
-	rm -f $(PROBLEMS)
 	$(MAKE) $(GOALS) ROOT=$(ROOT) FILE_RULES=1
-	@if [ -s $(PROBLEMS) ]; then \
-	  echo "pipeline: finished with problems in: $$(sort -u $(PROBLEMS) | tr '\n' ' ')(see the errors above)" >&2; \
-	  exit 1; fi
+	@if [ -e $(PROBLEMS) ]; then $(STEP).problems --root $(ROOT); fi
 
 # --- pipelines ---------------------------------------------------------------------------
 daily: $(VENV)/.installed  ## scrape -> load -> backfill (cron, 08:00)
-	$(call PIPELINE,_scrape $(BACKFILL_STAMP))
+	$(call PIPELINE,_daily)
 
 weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard (cron, Monday 09:00)
-	$(call PIPELINE,$(RECOMMEND_STAMP) $(DASHBOARD))
+	$(call PIPELINE,$(RECOMMEND_STAMP) $(DASHBOARD_STAMP))
 
 # everything after scraping: what the demo, and envelopes dropped into data/raw/, run
 .PHONY: _offline
-_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD)
+_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD_STAMP)
 
 # --- load: raw envelopes -> SQLite ------------------------------------------------------
 load: $(VENV)/.installed  ## load new raw envelopes into data/analytics.db
 	$(call PIPELINE,$(LOAD_STAMP))
 
-$(LOAD_STAMP): $(RAW_FILES) $(CONFIG_FILES) scripts/load.py $(STORE_CODE) $(wildcard sql/*/*.sql) \
+# a missing database is rebuilt from data/raw/ by the next load, whatever the stamps say
+$(LOAD_STAMP): $(if $(wildcard $(DB)),,FORCE) $(RAW_FILES) $(CONFIG_FILES) scripts/load.py $(STORE_CODE) $(wildcard sql/*/*.sql) \
 		schemas/raw_envelope.schema.json | $(VENV)/.installed
-	$(call RUN_STEP,$(STEP).load --root $(ROOT),load)
-	touch $@
+	$(call RUN_STEP,$(STEP).load --root $(ROOT),load,$@)
 
 reload: $(VENV)/.installed  ## rebuild data/analytics.db from data/raw (raw files are kept)
 	$(call PIPELINE,_reload)
 
 .PHONY: _reload
 _reload:
-	rm -f $(DB) $(DB)-wal $(DB)-shm $(LOAD_STAMP) $(BACKFILL_STAMP)
-	$(call RUN_STEP,$(STEP).load --root $(ROOT) --full,load)
-	touch $(LOAD_STAMP)
-	$(MAKE) $(BACKFILL_STAMP) ROOT=$(ROOT)
+	rm -f $(LOAD_STAMP) $(BACKFILL_STAMP)
+	$(call RUN_STEP,$(STEP).load --root $(ROOT) --rebuild,load,$(LOAD_STAMP))
+	$(call RUN_STEP,$(STEP).backfill --root $(ROOT),backfill,$(BACKFILL_STAMP))
 
 include $(sort $(wildcard mk/*.mk))
 

@@ -4,5 +4,4 @@ backfill: $(VENV)/.installed  ## match posts to generator output folders; classi
 	$(call PIPELINE,$(BACKFILL_STAMP))
 
 $(BACKFILL_STAMP): $(LOAD_STAMP) $(ACCOUNT_FILES) scripts/backfill.py $(STORE_CODE)
-	$(call RUN_STEP,$(STEP).backfill --root $(ROOT),backfill)
-	touch $@
+	$(call RUN_STEP,$(STEP).backfill --root $(ROOT),backfill,$@)

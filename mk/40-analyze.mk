@@ -3,8 +3,7 @@
 ANALYZE_SOURCES = scripts/analyze.py $(ANALYSIS_CODE) schemas/insights.schema.json
 
 analyze: $(VENV)/.installed  ## findings with their evidence into data/insights/<account>.json and all.json
-	$(call PIPELINE,$(INSIGHTS))
+	$(call PIPELINE,$(ANALYZE_STAMP))
 
-# analyze writes all.json last and always, so it is this step's stamp
-$(INSIGHTS): $(BACKFILL_STAMP) $(ANALYZE_SOURCES)
-	$(call RUN_STEP,$(STEP).analyze --root $(ROOT),analyze)
+$(ANALYZE_STAMP): $(BACKFILL_STAMP) $(ANALYZE_SOURCES)
+	$(call RUN_STEP,$(STEP).analyze --root $(ROOT),analyze,$@)

@@ -8,16 +8,15 @@ RECOMMEND_SOURCES = scripts/recommend.py $(PROPOSALS_CODE) \
 recommend: $(VENV)/.installed  ## 3-5 recommendations per account into recommendations/pending/
 	$(call PIPELINE,$(RECOMMEND_STAMP))
 
-$(RECOMMEND_STAMP): $(INSIGHTS) $(REC_DIRS) $(RECOMMEND_SOURCES)
-	$(call RUN_STEP,$(STEP).recommend --root $(ROOT),recommend)
-	touch $@
+$(RECOMMEND_STAMP): $(ANALYZE_STAMP) $(REC_DIRS) $(RECOMMEND_SOURCES)
+	$(call RUN_STEP,$(STEP).recommend --root $(ROOT),recommend,$@)
 
 apply: $(VENV)/.installed  ## apply recommendations/approved/ to each performance_context.json
 	$(call PIPELINE,_apply)
 
 .PHONY: _apply
 _apply:
-	$(call RUN_STEP,$(STEP).apply --root $(ROOT),apply)
+	$(call RUN_STEP,$(STEP).apply --root $(ROOT),apply,)
 
 review: $(VENV)/.installed  ## approve/reject pending recommendations interactively (ACCOUNT=name)
 	$(STEP).review --root $(ROOT) $(if $(ACCOUNT),--account $(ACCOUNT))

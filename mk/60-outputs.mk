@@ -14,10 +14,10 @@ report: $(VENV)/.installed  ## terminal report (ACCOUNT=name or all; FOCUS=forma
 	$(STEP).report --root $(ROOT) $(if $(ACCOUNT),--account $(ACCOUNT),--all) $(if $(FOCUS),--focus $(FOCUS))
 
 dashboard: $(VENV)/.installed  ## data/dashboard/<account>.html and all.html
-	$(call PIPELINE,$(DASHBOARD))
+	$(call PIPELINE,$(DASHBOARD_STAMP))
 
-$(DASHBOARD): $(INSIGHTS) $(RECOMMEND_STAMP) $(DASHBOARD_SOURCES)
-	$(call RUN_STEP,$(STEP).dashboard --root $(ROOT),dashboard)
+$(DASHBOARD_STAMP): $(ANALYZE_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD_SOURCES)
+	$(call RUN_STEP,$(STEP).dashboard --root $(ROOT),dashboard,$@)
 
 datasette: $(VENV)/.installed metadata  ## browse data/analytics.db with charts on http://127.0.0.1:8001 (DATASETTE_PORT)
 	$(VENV)/bin/datasette serve $(DB) --metadata metadata.yml --host 127.0.0.1 --port $(DATASETTE_PORT) $(DATASETTE_SETTINGS)

@@ -2,7 +2,7 @@
 import click
 
 from scripts.analysis.analyze import analyze_workspace
-from scripts.core.cli import finish, quiet_option, root_option
+from scripts.core.cli import finish_step, quiet_option, root_option
 
 
 @click.command()
@@ -10,7 +10,7 @@ from scripts.core.cli import finish, quiet_option, root_option
 @quiet_option
 def cli(ws, quiet: bool) -> None:
     """Analyze every account into data/insights/<account>.json and data/insights/all.json."""
-    finish(analyze_workspace(ws, quiet=quiet))
+    finish_step(ws, "analyze", analyze_workspace, ws, quiet=quiet)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """make apply: approved recommendations into performance_context.json (scripts/proposals/apply.py)."""
 import click
 
-from scripts.core.cli import finish, now_option, root_option
+from scripts.core.cli import finish_step, now_option, root_option
 from scripts.proposals.apply import apply_workspace
 
 
@@ -10,7 +10,7 @@ from scripts.proposals.apply import apply_workspace
 @now_option
 def cli(ws, now) -> None:
     """Apply recommendations/approved/*.json to each account's performance_context.json."""
-    finish(apply_workspace(ws, now))
+    finish_step(ws, "apply", apply_workspace, ws, now)
 
 
 if __name__ == "__main__":

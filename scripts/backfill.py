@@ -1,7 +1,7 @@
 """make backfill: match posts to generator output folders and classify them (scripts/store/backfill.py)."""
 import click
 
-from scripts.core.cli import finish, quiet_option, root_option
+from scripts.core.cli import finish_step, quiet_option, root_option
 from scripts.store.backfill import MIN_SCORE, WINDOW_DAYS, Settings, backfill_workspace
 
 
@@ -16,7 +16,7 @@ from scripts.store.backfill import MIN_SCORE, WINDOW_DAYS, Settings, backfill_wo
 def cli(ws, full: bool, window_days: float, min_score: float, quiet: bool) -> None:
     """Match posts to generator output folders (accounts/<name>/output/**/meta.json) and classify
     every post's hook style, CTA and content pillar, into data/analytics.db."""
-    finish(backfill_workspace(ws, Settings(window_days, min_score), full=full, quiet=quiet))
+    finish_step(ws, "backfill", backfill_workspace, ws, Settings(window_days, min_score), full=full, quiet=quiet)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ from scripts.core.workspace import Workspace
 def cli(root: str, wait: float, command: tuple[str, ...]) -> None:
     """Hold <root>/data/.pipeline.lock while COMMAND runs; exit 75 if another run holds it."""
     try:
-        with pipeline_lock(Workspace(root).lock_path, wait_seconds=wait):
-            sys.exit(subprocess.call(list(command)))
+        with pipeline_lock(Workspace(root).lock_path, wait_seconds=wait) as lock_fd:
+            # the run inherits the locked descriptor: killing this process cannot free the lock
+            # while make or a step it started still runs
+            sys.exit(subprocess.call(list(command), pass_fds=(lock_fd,)))
     except LockBusy as exc:
         print(f"lock: {exc}", file=sys.stderr)
         sys.exit(75)  # EX_TEMPFAIL: cron can simply try again later

@@ -1,7 +1,7 @@
 """make scrape: one Apify run per platform for every account into data/raw/ (scripts/sources/)."""
 import click
 
-from scripts.core.cli import finish, root_option
+from scripts.core.cli import finish_step, root_option
 from scripts.sources.scrape import scrape_workspace
 
 
@@ -11,7 +11,7 @@ def cli(ws) -> None:
     """Scrape every account's profiles through Apify into data/raw/ (needs APIFY_TOKEN).
 
     Settings: <root>/scrape.yml if present, else the repository's scrape.yml."""
-    finish(scrape_workspace(ws))
+    finish_step(ws, "scrape", scrape_workspace, ws)
 
 
 if __name__ == "__main__":

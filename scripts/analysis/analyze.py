@@ -25,7 +25,7 @@ from scripts.analysis.model import LeverModel
 from scripts.analysis.portfolio import cross_account, exploration
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
-from scripts.core.db import open_db
+from scripts.core.db import missing_data, open_db
 from scripts.core.files import WriteFailed, write_text_atomic
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
@@ -176,8 +176,9 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
     configs, config_errors = load_accounts(ws)
     for line in config_errors:
         problems.add(f"{line} (account skipped)")
-    if not ws.db_path.exists():
-        problems.add(f"{ws.db_path}: missing (run make load first)")
+    refusal = missing_data(ws) or (None if ws.db_path.exists() else f"{ws.db_path}: missing (run make load first)")
+    if refusal:  # keep every earlier insights file as it is
+        problems.add(f"{refusal}; no insights file was replaced")
         return problems
     try:  # the schema brought up to date once, before the workers read
         open_db(ws.db_path).conn.close()

@@ -1,12 +1,16 @@
 """The options every step shares, so each entry point in scripts/ is its options and one call."""
 from __future__ import annotations
 
+import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import datetime
+from typing import NoReturn
 
 import click
 
-from scripts.core.problems import Problems
+from scripts.core.files import WriteFailed
+from scripts.core.problems import Problems, record
 from scripts.core.timeutil import clock
 from scripts.core.workspace import Workspace, WorkspaceError, check_account_name
 
@@ -42,6 +46,24 @@ def account_option(help: str):
     return click.option("--account", default=None, callback=_account, help=help)
 
 
-def finish(problems: Problems) -> None:
-    """Exit 1 when the step recorded any problem (cron reports it), else 0."""
+def finish(problems: Problems) -> NoReturn:
+    """Exit 1 when the step found any problem (cron reports it), else 0."""
     sys.exit(problems.exit_code())
+
+
+def finish_step(ws: Workspace, step: str, work: Callable[..., Problems], *args, **kwargs) -> NoReturn:
+    """Run a pipeline step and keep its problems open in data/problems.json until it runs clean.
+    A database another process keeps locked past SQLite's wait is one line, not a traceback: what
+    the step committed so far stays, and the next run goes on from there."""
+    try:
+        problems = work(*args, **kwargs)
+    except sqlite3.OperationalError as exc:
+        busy = "locked" in str(exc) or "busy" in str(exc)
+        why = "another process kept it busy" if busy else "run make reload if it persists"
+        problems = Problems(step)
+        problems.add(f"{ws.db_path}: {exc} ({why}); nothing stored was lost, run again")
+    try:
+        record(ws.problems_path, step, problems.lines)
+    except WriteFailed as exc:
+        problems.add(str(exc))
+    finish(problems)

@@ -1,17 +1,21 @@
 """The SQLite data layer: tables and views come from sql/, applied idempotently on every open."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sqlite3
 from pathlib import Path
 
 import sqlite_utils
 
-from scripts.core.workspace import SQL_DIR
+from scripts.core.workspace import SQL_DIR, Workspace
 
 TABLES_DIR = SQL_DIR / "tables"
 CONSTANT = re.compile(r"^(-?\d+(\.\d+)?|'[^']*'|NULL)$", re.IGNORECASE)
 VIEWS_DIR = SQL_DIR / "views"
+# how long a step waits for another process's write lock before it reports the database busy
+BUSY_SECONDS = float(os.environ.get("ANALYTICS_DB_BUSY_SECONDS") or 30)
 
 
 def table_sql_files() -> list[Path]:
@@ -63,7 +67,7 @@ def open_db(path: Path | str, schema: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the analytics database with WAL and foreign keys, schema applied."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30)
+    conn = sqlite3.connect(str(path), timeout=BUSY_SECONDS)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -71,3 +75,22 @@ def open_db(path: Path | str, schema: bool = True) -> sqlite_utils.Database:
     if schema:
         ensure_schema(db)
     return db
+
+
+def missing_data(ws: Workspace) -> str | None:
+    """Why the database cannot be trusted as the steps' input, or None: it is missing, or holds
+    no loaded file while data/raw/ holds envelopes (deleted, or replaced by an empty one). Then a
+    step refuses rather than write empty insights or dashboards over the good ones; the next
+    load rebuilds a missing database from data/raw/, and make reload rebuilds an empty one."""
+    db_path = ws.db_path
+    if not db_path.exists():
+        return f"{db_path}: missing (run make load, which rebuilds it from data/raw/)" if ws.has_raw_files() else None
+    with contextlib.closing(sqlite3.connect(db_path, timeout=BUSY_SECONDS)) as conn:
+        try:
+            loaded = conn.execute("SELECT 1 FROM raw_files LIMIT 1").fetchone()
+        except sqlite3.DatabaseError:  # no raw_files table, or not a database at all
+            loaded = None
+    if loaded is None and ws.has_raw_files():
+        return (f"{db_path}: holds no loaded data although data/raw/ holds envelopes "
+                "(run make reload to rebuild it from data/raw/)")
+    return None

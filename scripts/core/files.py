@@ -138,8 +138,10 @@ class LockBusy(RuntimeError):
 
 
 @contextlib.contextmanager
-def pipeline_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """One pipeline run per workspace at a time (an flock, released by the kernel if we die).
+def pipeline_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[int]:
+    """One pipeline run per workspace at a time: an flock on an open file, held for as long as
+    any process holds the descriptor this yields. Pass it on to the run's processes (pass_fds)
+    and the lock lasts until the last of them ends, even if the process that took it is killed.
 
     With wait_seconds > 0 the second run waits that long before giving up with LockBusy.
     """
@@ -160,6 +162,6 @@ def pipeline_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         try:
-            yield
+            yield handle.fileno()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -73,11 +73,13 @@ class Workspace:
         return self.account_dir(account) / "performance_context.json"
 
     def account_folders(self) -> list[str]:
-        """Every folder under accounts/ that holds a config.yml, whatever its name, sorted: the
-        steps report a folder whose name breaks the rule instead of skipping it silently."""
+        """Every folder under accounts/ that holds a config.yml, whatever its name or kind, sorted:
+        the steps report a folder whose name breaks the rule, or whose config.yml is no regular
+        file (a dangling link, a link to a device), instead of skipping it silently."""
         if not self.accounts_dir.is_dir():
             return []
-        return sorted(p.name for p in self.accounts_dir.iterdir() if (p / "config.yml").is_file())
+        return sorted(p.name for p in self.accounts_dir.iterdir()
+                      if (p / "config.yml").exists() or (p / "config.yml").is_symlink())
 
     def account_names(self) -> list[str]:
         """The account folders whose names follow the rule, sorted."""
@@ -98,6 +100,9 @@ class Workspace:
 
     def raw_path(self, platform: str, account: str, stamp: str) -> Path:
         return self.raw_dir / check_platform(platform) / check_account_name(account) / f"{stamp}.json"
+
+    def has_raw_files(self) -> bool:
+        return any(next((self.raw_dir / platform).glob("*/*.json"), None) for platform in PLATFORMS)
 
     def raw_files(self) -> list[Path]:
         """Every envelope in the SPEC layout data/raw/<platform>/<account>/<stamp>.json, oldest first."""
@@ -122,6 +127,10 @@ class Workspace:
     @property
     def dashboard_dir(self) -> Path:
         return self.data_dir / "dashboard"
+
+    @property
+    def problems_path(self) -> Path:
+        return self.data_dir / "problems.json"
 
     @property
     def lock_path(self) -> Path:

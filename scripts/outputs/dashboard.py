@@ -23,7 +23,7 @@ import vl_convert
 from markupsafe import Markup
 
 from scripts.outputs import charts
-from scripts.core.db import open_db
+from scripts.core.db import missing_data, open_db
 from scripts.core.findings import finding_rank
 from scripts.core.files import write_text_atomic
 from scripts.core.textsafety import tag_safe_json
@@ -199,6 +199,10 @@ def strongest_overall(cross: list[dict] | None, per_account: dict[str, list[dict
 
 def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     problems = Problems("dashboard")
+    refusal = missing_data(ws)
+    if refusal:  # the pages that exist show the last good data; empty ones would hide it
+        problems.add(f"{refusal}; no page was replaced")
+        return problems
     db = open_db(ws.db_path) if ws.db_path.exists() else None
     accounts = known_accounts(ws, db)
     has_data = db is not None and db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None

@@ -22,14 +22,24 @@ class NormalizedItem:
     published: datetime | None
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
+class ImpossibleValue(ValueError):
+    """A value no platform can hold (a counter beyond SQLite's integers): the file's rejection."""
+
+
 def count(value) -> int | None:
-    """A platform counter, or None when absent, hidden (-1), negative, or not a number."""
+    """A platform counter, or None when absent, hidden (-1), negative, or not a number. A counter
+    beyond SQLite's 64-bit integers is no real count: ImpossibleValue."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or value < 0:
         return None
+    if value > SQLITE_MAX_INT:
+        raise ImpossibleValue(f"counter {value} is beyond SQLite's 64-bit integers")
     return value
 
 

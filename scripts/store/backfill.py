@@ -27,7 +27,7 @@ from rapidfuzz.utils import default_process
 
 from scripts.store.classify import PillarMatcher, caption_lines, cta, first_line, hook_style
 from scripts.core.config import AccountConfig, load_accounts
-from scripts.core.db import open_db
+from scripts.core.db import missing_data, open_db
 from scripts.core.files import UnreadableJson, read_json
 from scripts.core.problems import Problems
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
@@ -54,6 +54,11 @@ BACKFILL_COLUMNS = ("topic", "format", "hook_text", "hook_score", "slide_count",
                     "hook_style", "cta", "output_folder", "match_score")
 FOLDER_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 CODE_FILES = (Path(__file__), Path(__file__).with_name("classify.py"))
+# bounds on a generator folder: its files are small JSON, its texts a few sentences; past these a
+# value is an error (a runaway generator, a hostile file), not a post to match
+GENERATOR_FILE_MAX = 4 * 2**20
+TEXT_MAX = 5_000
+SLIDES_MAX = 100
 
 
 class FolderError(ValueError):
@@ -114,7 +119,7 @@ def _number(value) -> float | None:
 
 def _read_object(path: Path) -> dict:
     try:
-        data = read_json(path)
+        data = read_json(path, max_bytes=GENERATOR_FILE_MAX)
     except UnreadableJson as exc:
         raise FolderError(path, str(exc)) from None
     if not isinstance(data, dict):
@@ -156,14 +161,28 @@ def read_folder(rel: str, files: dict[str, Path], tz: ZoneInfo) -> Folder:
     carousel = _read_object(files["carousel_data.json"]) if "carousel_data.json" in files else {}
     slides = carousel.get("slides") if isinstance(carousel.get("slides"), list) else None
     meta_slides = _number(meta.get("slide_count"))
+    if meta_slides is not None and meta_slides > SLIDES_MAX:
+        raise FolderError(files["meta.json"], f"slide_count: {meta.get('slide_count')} is more than {SLIDES_MAX} slides")
     meta_slides = int(meta_slides) if meta_slides and meta_slides >= 1 else None
-    return Folder(
+    folder = Folder(
         rel=rel, generated=generated_time(meta, rel, files, tz),
         topic=_text(meta.get("topic")), format=_text(meta.get("format")),
         hook_text=_text(meta.get("hook_text")) or (_slide_text(slides[0]) if slides else None),
         hook_score=_number(meta.get("hook_score")),
         slide_count=len(slides) if slides else meta_slides,
         caption=_text(carousel.get("caption")) or _text(meta.get("caption")))
+    _check_bounds(folder, files)
+    return folder
+
+
+def _check_bounds(folder: Folder, files: dict[str, Path]) -> None:
+    where = files.get("meta.json") or next(iter(files.values()))
+    for name in ("topic", "format", "hook_text", "caption"):
+        value = getattr(folder, name)
+        if value is not None and len(value) > TEXT_MAX:
+            raise FolderError(where, f"{name}: {len(value):,} characters, more than {TEXT_MAX:,}")
+    if folder.slide_count is not None and folder.slide_count > SLIDES_MAX:
+        raise FolderError(where, f"{folder.slide_count} slides, more than {SLIDES_MAX}")
 
 
 def folder_files(ws: Workspace, account: str) -> dict[str, dict[str, Path]]:
@@ -319,14 +338,17 @@ def fingerprint(ws: Workspace, account: str, files: dict[str, dict[str, Path]], 
     digest.update(config.read_bytes() if config.is_file() else b"-")
     for rel, paths in files.items():
         for name, path in paths.items():
-            stat = path.stat()
-            digest.update(f"{rel}/{name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            try:
+                stat = path.stat()
+                digest.update(f"{rel}/{name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            except OSError:  # a dangling or looping symlink: read_folder reports it
+                digest.update(f"{rel}/{name}|unreadable\n".encode())
     for row in post_rows:
         digest.update(repr(row[:len(POST_FACTS)]).encode())
     return digest.hexdigest()
 
 
-def read_folders(ws: Workspace, files: dict[str, dict[str, Path]], tz: ZoneInfo,
+def read_folders(ws: Workspace, account: str, files: dict[str, dict[str, Path]], tz: ZoneInfo,
                  problems: Problems) -> tuple[list[Folder], set[str]]:
     """Readable folders, and the relative paths of those skipped for malformed JSON."""
     folders, broken = [], set()
@@ -335,6 +357,10 @@ def read_folders(ws: Workspace, files: dict[str, dict[str, Path]], tz: ZoneInfo,
             folders.append(read_folder(rel, paths, tz))
         except FolderError as exc:
             problems.add(f"{exc.path.relative_to(ws.root)}: {exc.problem}; folder skipped")
+            broken.add(rel)
+        except (ValueError, TypeError, OverflowError, OSError) as exc:  # a case no check foresaw
+            problems.add(f"{ws.account_dir(account).relative_to(ws.root)}/{rel}: unexpected content "
+                         f"({type(exc).__name__}: {str(exc)[:120]}); folder skipped")
             broken.add(rel)
     return folders, broken
 
@@ -365,7 +391,7 @@ def backfill_account(db, ws: Workspace, account: str, config: AccountConfig, set
         return result
     before = len(problems.lines)
     posts = [to_post(row) for row in post_rows]
-    folders, broken = read_folders(ws, files, config.tz, problems)
+    folders, broken = read_folders(ws, account, files, config.tz, problems)
     # posts already matched to a folder that no longer parses keep what they have
     posts = [p for p in posts if p.stored["output_folder"] not in broken]
     pillars = PillarMatcher(config.content_pillars)
@@ -416,6 +442,10 @@ def print_report(db, results: list[AccountResult], broken_configs: list[str]) ->
 def backfill_workspace(ws: Workspace, settings: Settings, full: bool = False,
                        quiet: bool = False) -> Problems:
     problems = Problems("backfill")
+    refusal = missing_data(ws)
+    if refusal:
+        problems.add(f"{refusal}; nothing was written")
+        return problems
     db = open_db(ws.db_path)
     results = []
     configs, broken_configs = accounts_to_backfill(ws, db, problems)

@@ -11,10 +11,11 @@ import contextlib
 import json
 import multiprocessing
 import shutil
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import jsonschema
@@ -23,7 +24,7 @@ from scripts.core.config import load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import open_db
 from scripts.core.files import UnreadableJson, read_json
-from scripts.sources.normalize import NORMALIZERS, dedupe, profile_row, snapshot_row
+from scripts.sources.normalize import NORMALIZERS, ImpossibleValue, dedupe, profile_row, snapshot_row
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
@@ -37,13 +38,18 @@ class RejectedFile(ValueError):
     pass
 
 
+# how far a scrape or publishing time may lie ahead of the clock (or a post's publishing time
+# ahead of its scrape) before it is taken for an error rather than clock skew
+FUTURE_SKEW = timedelta(hours=1)
+
+
 @dataclass
 class FileResult:
     account: str
     platform: str
     items: int
     new_posts: int
-    skipped_items: int
+    skipped: Counter   # reason -> items of this file not stored
     duplicates: int
 
 
@@ -72,6 +78,29 @@ def read_envelope(path: Path, ws: Workspace) -> dict:
     except ValueError:
         raise RejectedFile(f"file name is not a UTC stamp ({STAMP_FORMAT})") from None
     return envelope
+
+
+def scrape_time(envelope: dict, now: datetime) -> datetime:
+    """The envelope's scrape time, if it is a real moment that is not in the future."""
+    scraped = parse_utc(envelope["scraped_at"])
+    if scraped is None:
+        raise RejectedFile(f"scraped_at: {envelope['scraped_at']!r} is not a real time")
+    if scraped > now + FUTURE_SKEW:
+        raise RejectedFile(f"scraped_at: {envelope['scraped_at']} is in the future (now {to_iso(now)})")
+    return scraped
+
+
+def normalized_items(envelope: dict) -> tuple[list, Counter]:
+    """The items the platform's reader makes posts of, and the count of the others, by reason."""
+    normalize = NORMALIZERS[envelope["platform"]]
+    parsed = []
+    for index, item in enumerate(envelope["items"]):
+        try:
+            parsed.append(normalize(item))
+        except ImpossibleValue as exc:
+            raise RejectedFile(f"items/{index}: {exc}") from None
+    skipped = Counter({"not a post this platform's reader knows": sum(p is None for p in parsed)})
+    return [p for p in parsed if p is not None], skipped
 
 
 def _owners(db, post_ids: list[str]) -> dict[str, tuple[str, str]]:
@@ -126,19 +155,23 @@ class PreparedFile:
     profile: dict | None          # the profile_snapshots row, if the envelope has a profile
     scrape_run: dict              # the scrape_runs row but new_posts
     raw_file: dict                # the raw_files row but loaded_at
-    skipped_items: int
+    skipped: Counter
     duplicates: int
 
 
-def prepare_file(ws: Workspace, path: Path, tz) -> PreparedFile:
+def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None) -> PreparedFile:
     """Read, check and normalize one envelope; no database needed (raises RejectedFile)."""
     envelope = read_envelope(path, ws)
     account, platform = envelope["account"], envelope["platform"]
-    scraped = parse_utc(envelope["scraped_at"])
-    normalize = NORMALIZERS[platform]
-    parsed = [normalize(item) for item in envelope["items"]]
-    items, duplicates = dedupe([p for p in parsed if p is not None])
-    profile = profile_row(envelope.get("profile"))
+    scraped = scrape_time(envelope, now or utc_now())
+    parsed, skipped = normalized_items(envelope)
+    on_time = [p for p in parsed if not (p.published and p.published > scraped + FUTURE_SKEW)]
+    skipped["published after the scrape"] = len(parsed) - len(on_time)
+    items, duplicates = dedupe(on_time)
+    try:
+        profile = profile_row(envelope.get("profile"))
+    except ImpossibleValue as exc:
+        raise RejectedFile(f"profile: {exc}") from None
     rel = str(path.relative_to(ws.root))
     seen = to_iso(scraped)
     post_rows = [{**item.post, "account_name": account, "platform": platform, "seen": seen,
@@ -159,7 +192,7 @@ def prepare_file(ws: Workspace, path: Path, tz) -> PreparedFile:
                     else None},
         raw_file={"path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **where,
                   "item_count": len(envelope["items"])},
-        skipped_items=len(parsed) - len(items) - duplicates, duplicates=duplicates)
+        skipped=+skipped, duplicates=duplicates)
 
 
 def store_file(db, file: PreparedFile) -> FileResult:
@@ -170,6 +203,18 @@ def store_file(db, file: PreparedFile) -> FileResult:
     if foreign:  # an envelope may never write metrics onto another account's post
         raise RejectedFile(f"{len(foreign)} item(s) belong to another account's posts "
                            f"(e.g. {sorted(foreign)[0]})")
+    clash = db.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
+                       "AND path != ?", [file.account, file.platform, file.raw_file["scraped_at"],
+                                         file.raw_file["path"]]).fetchone()
+    if clash:  # a second file for one scrape would be merged over the rows the first one stored
+        raise RejectedFile(f"the same scrape time ({file.raw_file['scraped_at']}) as {clash[0]}, already loaded")
+    try:
+        return _store(db, file, owners)
+    except (OverflowError, sqlite3.IntegrityError, sqlite3.InterfaceError) as exc:  # rolled back
+        raise RejectedFile(f"a value SQLite cannot store ({exc})") from None
+
+
+def _store(db, file: PreparedFile, owners: dict) -> FileResult:
     with db.conn:  # one transaction per file: all of it or none of it
         new_posts = _upsert_posts(db, file.post_rows, owners)
         db.conn.executemany(
@@ -181,16 +226,19 @@ def store_file(db, file: PreparedFile) -> FileResult:
             _replace_row(db, "profile_snapshots", file.profile)
         _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": new_posts})
         _replace_row(db, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
-    return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped_items,
-                      file.duplicates)
+    return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates)
 
 
 def _prepare(ws: Workspace, path: Path, tzs: dict) -> PreparedFile | RejectedFile:
-    """prepare_file, with a rejection returned instead of raised (so results stay in order)."""
+    """prepare_file, with a rejection returned instead of raised (so results stay in order). Any
+    value a file can hold is accepted or that file's rejection: a case no check above foresaw is
+    a rejection with its reason too, never a traceback that stops the files after it."""
     try:
         return prepare_file(ws, path, tzs.get(path.parent.name, timezone.utc))
     except RejectedFile as exc:
         return exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
+        return RejectedFile(f"unexpected content ({type(exc).__name__}: {str(exc)[:120]})")
 
 
 def _prepare_into(pipe, inherited: list, ws: Workspace, paths: list[Path], tzs: dict) -> None:
@@ -286,43 +334,108 @@ def refresh_local_times(db, configs: dict) -> list[str]:
     return changed
 
 
-def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False) -> Problems:
-    problems = Problems("load")
-    configs, config_errors = load_accounts(ws)
-    for line in config_errors:
-        problems.add(line)
-    db = open_db(ws.db_path)
-    known = {} if full else unchanged_files(db)
-    db.conn.close()  # reopened once the preparing workers exist (see file_preparer)
-    todo = [path for path in ws.raw_files() if not is_unchanged(path, str(path.relative_to(ws.root)), known)]
-    tzs = {account: config.tz for account, config in configs.items() if config.tz}
-    totals: Counter = Counter()
-    new_posts: Counter = Counter()
-    skipped: Counter = Counter()
-    loaded = 0
+def report_quarantined(ws: Workspace, problems: Problems) -> None:
+    """Files an earlier run moved to data/raw/_rejected/ stay a problem until someone fixes or
+    deletes them: their data is missing from the database meanwhile."""
+    for path in sorted(ws.rejected_dir.glob("*/*/*.json*")):
+        reason_file = path.with_suffix(".reason.txt")
+        reason = reason_file.read_text(encoding="utf-8").strip() if reason_file.is_file() else "no reason kept"
+        problems.add(f"{path.relative_to(ws.root)}: rejected earlier ({reason}); fix it and move it back "
+                     f"to {path.parent.relative_to(ws.rejected_dir)}/ under data/raw/, or delete it")
+
+
+@dataclass
+class LoadTotals:
+    loaded: int = 0
+    items: Counter = field(default_factory=Counter)       # (account, platform) -> items read
+    new_posts: Counter = field(default_factory=Counter)
+    skipped: dict = field(default_factory=dict)           # (account, platform) -> Counter of reasons
+
+    def add(self, result: FileResult) -> None:
+        key = (result.account, result.platform)
+        self.loaded += 1
+        self.items[key] += result.items
+        self.new_posts[key] += result.new_posts
+        self.skipped.setdefault(key, Counter()).update(result.skipped)
+
+    def lines(self) -> list[str]:
+        lines = []
+        for key, items in sorted(self.items.items()):
+            skipped = self.skipped.get(key) or Counter()
+            why = "; ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()) if n)
+            lines.append(f"Loaded {items} items for {key[0]} ({key[1]}), {self.new_posts[key]} new posts"
+                         + (f", {sum(skipped.values())} items skipped ({why})" if why else ""))
+        return lines
+
+
+def store_all(ws: Workspace, db_path: Path, todo: list[Path], tzs: dict, problems: Problems) -> LoadTotals:
+    """Prepare and store every file in order, one transaction each; a bad file is moved aside."""
+    totals = LoadTotals()
     with file_preparer(ws, todo, tzs) as prepared:
-        db = open_db(ws.db_path, schema=False)
+        db = open_db(db_path, schema=False)
         for path, file in zip(todo, prepared):
             try:
                 if isinstance(file, RejectedFile):
                     raise file
-                result = store_file(db, file)
+                totals.add(store_file(db, file))
             except RejectedFile as exc:
                 rel = path.relative_to(ws.root)
                 problems.add(f"{rel}: {exc}; moved to {reject(ws, path, str(exc)).relative_to(ws.root)}")
-                continue
-            loaded += 1
-            totals[(result.account, result.platform)] += result.items
-            new_posts[(result.account, result.platform)] += result.new_posts
-            skipped[(result.account, result.platform)] += result.skipped_items
+        db.conn.close()
+    return totals
+
+
+def same_file(path: Path, inode: int) -> bool:
+    try:
+        return path.stat().st_ino == inode
+    except FileNotFoundError:
+        return False
+
+
+def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False, db_path: Path | None = None) -> Problems:
+    """Load every new or changed raw file into db_path (the workspace's database by default)."""
+    db_path = db_path or ws.db_path
+    problems = Problems("load")
+    configs, config_errors = load_accounts(ws)
+    for line in config_errors:
+        problems.add(line)
+    report_quarantined(ws, problems)
+    db = open_db(db_path)
+    inode = db_path.stat().st_ino
+    known = {} if full else unchanged_files(db)
+    db.conn.close()  # reopened once the preparing workers exist (see file_preparer)
+    todo = [path for path in ws.raw_files() if not is_unchanged(path, str(path.relative_to(ws.root)), known)]
+    tzs = {account: config.tz for account, config in configs.items() if config.tz}
+    totals = store_all(ws, db_path, todo, tzs, problems)
+    retimed = []
+    if same_file(db_path, inode):
+        db = open_db(db_path, schema=False)
         retimed = refresh_local_times(db, configs)
         db.conn.close()
+    else:  # what was written went into a file that is gone
+        problems.add(f"{db_path}: deleted or replaced while load ran, so this run's work is not in it; "
+                     "run make load again")
     if not quiet:
-        for (account, platform), items in sorted(totals.items()):
-            ignored = skipped[(account, platform)]
-            print(f"Loaded {items} items for {account} ({platform}), {new_posts[(account, platform)]} new posts"
-                  + (f", {ignored} items skipped (not a post this platform's reader knows)" if ignored else ""))
-        for account in retimed:
-            print(f"Recomputed local posting times for {account} (its timezone changed)")
-        print(f"load: {loaded} new or changed raw files loaded into {ws.db_path}")
+        print("\n".join(totals.lines() + [f"Recomputed local posting times for {a} (its timezone changed)"
+                                           for a in retimed]
+                         + [f"load: {totals.loaded} new or changed raw files loaded into {db_path}"]))
+    return problems
+
+
+def rebuild_workspace(ws: Workspace, quiet: bool = False) -> Problems:
+    """make reload: load every raw file into a new database beside the old one, then copy it into
+    the old file in place (SQLite's backup API), so a reader that has it open, such as Datasette,
+    sees the rebuilt data, and a rebuild that fails half-way leaves the old database as it was."""
+    fresh = ws.data_dir / ".analytics.db.rebuild"
+    for leftover in (fresh, fresh.with_name(fresh.name + "-wal"), fresh.with_name(fresh.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    problems = load_workspace(ws, full=True, quiet=quiet, db_path=fresh)
+    with contextlib.closing(sqlite3.connect(fresh)) as source, \
+            contextlib.closing(sqlite3.connect(ws.db_path, timeout=30)) as target:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = WAL")
+    for leftover in (fresh, fresh.with_name(fresh.name + "-wal"), fresh.with_name(fresh.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    if not quiet:
+        print(f"load: rebuilt {ws.db_path} from {ws.raw_dir}")
     return problems

@@ -9,3 +9,5 @@ CREATE TABLE IF NOT EXISTS raw_files (
     item_count INTEGER NOT NULL,
     loaded_at TEXT NOT NULL
 );
+-- a second file for the same scrape is refused (load), which looks the scrape up here
+CREATE INDEX IF NOT EXISTS raw_files_scrape ON raw_files (account_name, platform, scraped_at);
