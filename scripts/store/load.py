@@ -310,7 +310,10 @@ def unchanged_files(db) -> dict[str, tuple[int, int]]:
 
 
 def is_unchanged(path: Path, rel: str, known: dict) -> bool:
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:  # a dangling or looping symlink: reading it makes the rejection
+        return False
     return known.get(rel) == (stat.st_size, stat.st_mtime_ns)
 
 
