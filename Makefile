@@ -121,5 +121,6 @@ demo: $(VENV)/.installed  ## build the synthetic demo workspace under demo/ and 
 	$(MAKE) _pipeline ROOT=$(DEMO) GOALS=_offline
 	$(STEP).summary --root $(DEMO)
 
+# one worker per CPU; tests of one module stay together (they share its workspace fixtures)
 test: $(VENV)/.installed  ## run the test suite
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadscope

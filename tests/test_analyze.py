@@ -223,7 +223,7 @@ def test_bad_config_skips_that_account_and_an_empty_account_gets_an_empty_file(p
     broken, *others = copy.account_names()
     copy.config_path(broken).write_text("timezone: Mars/Olympus\n")
     copy.config_path("newaccount").parent.mkdir(parents=True)
-    copy.config_path("newaccount").write_text("platform_profiles: {tiktok: newaccount}\n")
+    copy.config_path("newaccount").write_text("platform_profiles: {tiktok: newaccount}\ntimezone: UTC\n")
     result = run_step("analyze", copy.root, check=False)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("analyze: error:")]
@@ -238,7 +238,7 @@ def test_bad_config_skips_that_account_and_an_empty_account_gets_an_empty_file(p
 def test_an_unreadable_database_is_one_line_and_keeps_the_old_files(tmp_path):
     ws = Workspace(tmp_path / "ws")
     ws.config_path("solo").parent.mkdir(parents=True)
-    ws.config_path("solo").write_text("platform_profiles: {tiktok: solo}\n")
+    ws.config_path("solo").write_text("platform_profiles: {tiktok: solo}\ntimezone: UTC\n")
     ws.insights_dir.mkdir(parents=True)
     ws.all_insights_path.write_text("earlier run\n")
     ws.db_path.write_text("not a database")

@@ -199,9 +199,9 @@ class World:
         """Scrape and load the posts (once), then backfill."""
         if not self.ws.db_path.exists():
             for platform, items in self.items.items():
-                envelope = {"account": "acme", "platform": platform, "scraped_at": "2026-11-24T08:00:00Z",
+                envelope = {"account": "acme", "platform": platform, "scraped_at": "2026-11-30T08:00:00Z",
                             "items": items}
-                path = self.ws.raw_path(platform, "acme", "20261124T080000Z")
+                path = self.ws.raw_path(platform, "acme", "20261130T080000Z")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(envelope))
             run_step("load", self.ws.root)

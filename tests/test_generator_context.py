@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
 
@@ -68,3 +69,31 @@ def test_pillars_hooks_and_experiments(context):
     assert hook_styles_to_avoid(context) == ["generic_question"]
     assert slide_count(context, 5) == 6
     assert experiments(context)[0].startswith("Format how_to")
+
+
+def broken_context(context: dict) -> dict[str, bytes]:
+    """Files that are not a context the generator can use, by name."""
+    weights = json.dumps(context).replace('"step_guide": 2.0', '"step_guide": 1e400')
+    return {"a list": b"[]", "null": b"null", "a string": b'"x"', "a number": b"7", "NaN": b"NaN",
+            "1e400 (Infinity) in a weight": weights.encode(), "cut short": b'{"format_weights": ',
+            "not UTF-8": b"\xff\xfe{}", "nested 100k deep": b"[" * 100_000 + b"]" * 100_000}
+
+
+@pytest.mark.parametrize("kind", list(broken_context({})))
+def test_a_performance_context_json_that_is_a_list_null_or_a_string(tmp_path, context, kind):
+    """[], null, "x", NaN and the rest: one ContextError line naming the file, never a traceback
+    in the generator."""
+    path = tmp_path / "performance_context.json"
+    path.write_bytes(broken_context(context)[kind])
+    with pytest.raises(ContextError) as error:
+        load_context(tmp_path)
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("target, reason", [("/dev/zero", "not a regular file"), ("nowhere.json", "cannot read"),
+                                            ("performance_context.json", "cannot read")])
+def test_a_context_that_is_a_link_to_a_device_or_nowhere_is_an_error_not_nothing_learned(tmp_path, target, reason):
+    # a dangling link read as "no context yet" would silently reset the generator to uniform formats
+    os.symlink(target, tmp_path / "performance_context.json")
+    with pytest.raises(ContextError, match=reason):
+        load_context(tmp_path)

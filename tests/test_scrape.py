@@ -59,7 +59,8 @@ def write_accounts(root: Path, accounts: dict) -> Workspace:
     ws = Workspace(root)
     for name, profiles in accounts.items():
         ws.config_path(name).parent.mkdir(parents=True, exist_ok=True)
-        ws.config_path(name).write_text(yaml.safe_dump({"platform_profiles": profiles}), encoding="utf-8")
+        ws.config_path(name).write_text(yaml.safe_dump({"platform_profiles": profiles, "timezone": "UTC"}),
+                                        encoding="utf-8")
     return ws
 
 
@@ -249,7 +250,8 @@ def test_no_token_is_one_line_and_writes_nothing(ws, world):
     assert result.returncode == 1
     [line] = error_lines(result)
     assert "APIFY_TOKEN" in line and ".env" in line and "data/raw/" in line
-    assert not ws.data_dir.exists() and world.fake.requests == []
+    # nothing but the open problem, kept until a token is there
+    assert [p.name for p in ws.data_dir.iterdir()] == ["problems.json"] and world.fake.requests == []
 
 
 def test_token_from_the_workspace_env_file_and_a_wrong_token(ws, world, monkeypatch):

@@ -222,7 +222,8 @@ def test_an_envelope_cannot_point_outside_its_folder(ws, account, platform):
     assert json.loads(rejected.read_text()) == envelope(account, platform)
     written = changed(before, tree(ws.root)) - {str(path.relative_to(ws.root))}
     moved_aside = {str(p.relative_to(ws.root)) for p in (rejected, rejected.with_suffix(".reason.txt"))}
-    assert written <= moved_aside | {"data/analytics.db", "data/analytics.db-wal", "data/analytics.db-shm"}, written
+    assert written <= moved_aside | {"data/analytics.db", "data/analytics.db-wal", "data/analytics.db-shm",
+                                     "data/problems.json"}, written  # the open problem, kept until fixed
     conn = sqlite3.connect(ws.db_path)
     assert conn.execute("SELECT count(*) FROM posts WHERE post_id = '7000000000000000001'").fetchone() == (0,)
     conn.close()

@@ -1,16 +1,20 @@
 """make apply: every approved recommendation into its account's performance_context.json.
 
-For each file in recommendations/approved/ (oldest name first): validate it, apply its patch with
+For each file in recommendations/approved/ (oldest name first): validate it, check that its patch
+changes only its category's fields and tests every path before changing it, apply it with
 jsonpatch to the current context (the default one built from config.yml on the first apply),
-update last_updated, sample_size and approved_recommendations, check the result against
-schemas/performance_context.schema.json, write the context atomically, then move the file to
-recommendations/applied/ (`git mv` when git tracks it). A stale patch (a `test` op fails) or a
-result that breaks the schema is reported naming the file; nothing is written and the file stays
-in approved/, while the other files still apply. The DB's recommendations table mirrors every
-file's state afterwards, rejected/ included.
+update last_updated, sample_size and approved_recommendations, check the whole result (finite
+numbers, schemas/performance_context.schema.json narrowed to the account), write the context
+atomically, then move the file to recommendations/applied/ (`git mv` when git tracks it). A file
+that cannot be applied (stale, outside its fields, untested, or a result that breaks the schema)
+is one line naming it; nothing is written and the file stays in approved/, while the other files
+still apply. A file whose change is already in the context (a run killed between writing the
+context and moving the file) is moved on with a note. The DB's recommendations table mirrors
+every file's state afterwards, rejected/ included.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 
@@ -19,28 +23,30 @@ from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.db import open_db
 from scripts.core.files import WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
-from scripts.proposals.recfiles import (APPLY_FIELDS, RecError, RecFile, apply_patch, context_error,
-                                     context_or_default, move, read_states, sync_db)
+from scripts.proposals.recfiles import (RecError, RecFile, apply_patch, context_error, context_or_default,
+                                        maintained_field_problem, move, patch_problem, read_states, sync_db)
 from scripts.core.timeutil import to_iso
 from scripts.core.workspace import Workspace
 
 
 def sample_size(ws: Workspace, account: str) -> int | None:
-    """Posts the analyzer considered for the findings behind this week's proposals."""
+    """Posts the analyzer considered for the findings behind this week's proposals (None when the
+    insights file holds no usable count: the context keeps its old one)."""
     try:
-        return int(read_json(ws.insights_path(account))["sample_size"])
+        posts = read_json(ws.insights_path(account))["sample_size"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return posts if isinstance(posts, int) and not isinstance(posts, bool) and posts >= 0 else None
 
 
 def applied(context: dict, rec: RecFile, config: AccountConfig, now: datetime, posts: int | None) -> dict:
-    """The context after one recommendation, or RecError saying why it cannot be applied."""
+    """The context after one recommendation, or RecError saying why it cannot be applied: a
+    field apply maintains, a stale or broken patch, a result that breaks the schema (NaN
+    included), a field outside the category, or a change without a test op before it."""
     data = rec.data
-    for op in data["patch"]:
-        if op["path"].split("/")[1] in APPLY_FIELDS:
-            raise RecError(f"the patch may not change {op['path']} (apply maintains it)")
-    if any(entry.get("id") == data["id"] for entry in context.get("approved_recommendations") or []):
-        raise RecError("already applied to the context")
+    problem = maintained_field_problem(data["category"], data["patch"])
+    if problem:
+        raise RecError(problem)
     patched = apply_patch(context, data["patch"])
     day = now.date().isoformat()
     patched["last_updated"] = day
@@ -51,21 +57,73 @@ def applied(context: dict, rec: RecFile, config: AccountConfig, now: datetime, p
     problem = context_error(patched, config, base=context)
     if problem:
         raise RecError(f"the patched context would break the schema at {problem}")
+    problem = patch_problem(data["category"], data["patch"])
+    if problem:
+        raise RecError(problem)
     return patched
 
 
-def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: datetime) -> None:
+def already_in(context: dict, rec: RecFile) -> bool:
+    """Whether the file's change is already in the context: its id is among the approved ones, or
+    its changes (the ops after its tests) would change nothing. A run killed between writing the
+    context and moving the file leaves exactly that; the next run finishes the move."""
+    if any(entry.get("id") == rec.data["id"] for entry in context.get("approved_recommendations") or []):
+        return True
+    changes = [op for op in rec.data["patch"] if op["op"] != "test"]
+    try:
+        result = apply_patch(context, changes)
+    except RecError:  # the changes do not even apply: certainly not in the context yet
+        return False
+    return _json(result) == _json(context)  # as JSON: in Python True == 1.0, in the context not
+
+
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: datetime) -> bool:
+    """Apply one file and move it to applied/; False when its change was already in the context
+    (the file is moved on, nothing is written). RecError or WriteFailed when it cannot apply."""
     account = rec.account
     if account not in configs:
         raise RecError(f"no valid {ws.config_path(account).relative_to(ws.root)} for account {account}")
     if (ws.rec_dir("applied") / rec.path.name).exists():
         raise RecError("a file of the same name is already in applied/")
-    if account not in contexts:
-        contexts[account] = context_or_default(ws, account, configs[account])
+    if already_in(contexts[account], rec):
+        problem = patch_problem(rec.data["category"], rec.data["patch"])
+        if problem:  # held to the rules even when it would change nothing
+            raise RecError(problem)
+        move(ws, rec, "applied")
+        return False
     patched = applied(contexts[account], rec, configs[account], now, sample_size(ws, account))
     write_json_atomic(ws.context_path(account), patched)
     contexts[account] = patched
+    record_applied(ws, rec, now)
     move(ws, rec, "applied")
+    return True
+
+
+def record_applied(ws: Workspace, rec: RecFile, now: datetime) -> None:
+    """The DB row says applied, with when, before the file moves: a run killed after the move
+    would otherwise leave no trace of when it was applied (the end-of-run sync would never come).
+    Killed before the move, the next run moves the file on and records it again."""
+    moved = RecFile(ws.rec_dir("applied") / rec.path.name, "applied", rec.data)
+    try:
+        sync_db(open_db(ws.db_path), ws, [moved], {rec.data["id"]: to_iso(now)})
+    except sqlite3.Error:  # the files are the truth; the end of this run, or the next, syncs the table
+        pass
+
+
+def read_contexts(ws: Workspace, recs: list[RecFile], configs: dict, problems: Problems) -> dict[str, dict]:
+    """The current context of every account with an approved file; a broken one is one line for
+    the account (its files stay in approved/), not one per file."""
+    contexts = {}
+    for account in sorted({rec.account for rec in recs} & configs.keys()):
+        try:
+            contexts[account] = context_or_default(ws, account, configs[account])
+        except RecError as exc:
+            problems.add(f"{exc}; {account}'s approved files stay in approved/")
+    return contexts
 
 
 def apply_workspace(ws: Workspace, now: datetime) -> Problems:
@@ -76,12 +134,16 @@ def apply_workspace(ws: Workspace, now: datetime) -> Problems:
     approved, bad_files = read_states(ws, ("approved",))
     for line in bad_files:
         problems.add(f"{line}; left in approved/")
-    contexts: dict[str, dict] = {}
+    contexts = read_contexts(ws, approved, configs, problems)
+    # accounts whose config or context is broken: said once above, their files wait in approved/
+    waiting = set(ws.account_folders()) - set(contexts)
     approved_at: dict[str, str] = {}
     for rec in sorted(approved, key=lambda r: r.path.name):
         rel = rec.path.relative_to(ws.root)
+        if rec.account in waiting:
+            continue
         try:
-            apply_one(ws, rec, configs, contexts, now)
+            changed = apply_one(ws, rec, configs, contexts, now)
         except RecError as exc:
             problems.add(f"{rel}: {exc}; nothing written, the file stays in approved/")
             continue
@@ -89,7 +151,10 @@ def apply_workspace(ws: Workspace, now: datetime) -> Problems:
             problems.add(f"{exc}; {rel} stays in approved/")
             continue
         approved_at[rec.data["id"]] = to_iso(now)
-        print(f"apply: {rec.data['id']}: applied to {ws.context_path(rec.account).relative_to(ws.root)}")
+        context = ws.context_path(rec.account).relative_to(ws.root)
+        print(f"apply: {rec.data['id']}: applied to {context}" if changed else
+              f"apply: note: {rec.data['id']}: its change is already in {context} (an earlier run stopped "
+              f"before moving the file); moved to {ws.rec_dir('applied').relative_to(ws.root)}/")
     everything, _ = read_states(ws)
     try:
         sync_db(open_db(ws.db_path), ws, everything, approved_at)

@@ -11,11 +11,14 @@ loop, and it needs only the standard library plus jsonschema:
     examples = reference_hooks(context)                      # extra examples for the hook scorer
 
 A missing context means "nothing learned yet": every helper then returns the neutral answer
-(uniform formats, no preferred pillars, no reference hooks), so the generator never breaks.
+(uniform formats, no preferred pillars, no reference hooks), so the generator never breaks. A file
+that is there but is no valid context (not JSON, not an object, NaN or Infinity, outside the
+schema, a link to nowhere or to a device) raises ContextError, one line naming the file.
 """
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -25,13 +28,15 @@ from scripts.core.files import UnreadableJson, read_json
 from scripts.core.schemas import schema_problem
 from scripts.core.workspace import SCHEMA_DIR
 
-__all__ = ["CONTEXT_FILE", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError", "choose_format", "experiments",
-           "format_weights", "hook_styles_to_avoid", "load_context", "preferred_hook_styles", "reference_hooks",
-           "slide_count", "top_pillars", "underperforming_pillars"]
+__all__ = ["CONTEXT_FILE", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError", "choose_format", "context_problem",
+           "experiments", "first_nonfinite", "format_weights", "hook_styles_to_avoid", "load_context",
+           "preferred_hook_styles", "reference_hooks", "slide_count", "top_pillars", "underperforming_pillars"]
 
 SCHEMA_PATH = SCHEMA_DIR / "performance_context.schema.json"
 CONTEXT_FILE = "performance_context.json"
 EXPLORATION_RATE = 0.1  # share of picks made uniformly, so low-weight formats still get tested
+CONTEXT_SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+_KINDS = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
 
 
 class ContextError(ValueError):
@@ -43,17 +48,51 @@ def load_context(path: str | Path) -> dict:
     path = Path(path)
     if path.is_dir():
         path = path / CONTEXT_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a dangling link is a broken file, not "none yet"
         return {}
     try:
         context = read_json(path)
     except UnreadableJson as exc:
         raise ContextError(f"{path}: {exc}") from None
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    problem = schema_problem(jsonschema.Draft202012Validator(schema), context, pointer=True)
+    problem = context_problem(context)
     if problem:
         raise ContextError(f"{path}: {problem}")
     return context
+
+
+def context_problem(context, schema: dict | None = None) -> str | None:
+    """Why a context is not one the generator can use, as '<pointer>: <problem>', or None. The one
+    rule for it: apply checks what it is about to write with it (and the account's narrower schema),
+    so what apply writes is what this reader accepts. Numbers are checked for NaN and Infinity
+    first, because a JSON Schema's minimum and maximum are both false for NaN and let it through."""
+    if not isinstance(context, dict):
+        return f"/: the context must be a JSON object, not {_KINDS.get(type(context), 'null')}"
+    where = first_nonfinite(context)
+    if where is not None:
+        return f"{where}: not a finite number (NaN and Infinity are not JSON)"
+    return schema_problem(jsonschema.Draft202012Validator(schema or CONTEXT_SCHEMA), context, pointer=True)
+
+
+def first_nonfinite(value) -> str | None:
+    """The JSON pointer of the first NaN or Infinity in a JSON value, or None. Iterative, so no
+    nesting can overflow the stack."""
+    stack = [(value, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return pointer or "/"
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        stack.extend((child, f"{pointer}/{_escaped(key)}") for key, child in reversed(list(items)))
+    return None
+
+
+def _escaped(key) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")  # RFC 6901
 
 
 def format_weights(context: dict, formats: list[str]) -> dict[str, float]:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import jsonpatch
@@ -20,7 +21,9 @@ from scripts.store.classify import HOOK_STYLES
 from scripts.core.config import AccountConfig
 from scripts.core.files import UnreadableJson, read_json
 from scripts.core.schemas import schema_problem
+from scripts.core.timeutil import parse_utc
 from scripts.core.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
+from scripts.proposals.generator_context import CONTEXT_SCHEMA, context_problem, first_nonfinite
 
 
 CATEGORIES = ("format_weight", "hook_style", "topic_priority", "pillar_rebalance", "format_experiment",
@@ -43,8 +46,9 @@ CATEGORY_FIELDS = {
 }
 # apply alone writes these: no recommendation may touch them
 APPLY_FIELDS = ("approved_recommendations", "last_updated", "sample_size")
+# the RFC 6902 ops that change the document (test is the one that only looks)
+CHANGING_OPS = ("add", "remove", "replace", "move", "copy")
 
-CONTEXT_SCHEMA = json.loads((SCHEMA_DIR / "performance_context.schema.json").read_text())
 REC_SCHEMA = json.loads((SCHEMA_DIR / "recommendation.schema.json").read_text())
 _rec_validator = jsonschema.Draft202012Validator(REC_SCHEMA)
 FILE_NAME = re.compile(r"^(?P<account>.+)--(?P<date>\d{4}-\d{2}-\d{2})--(?P<category>"
@@ -74,37 +78,50 @@ def default_context(config: AccountConfig) -> dict:
 
 
 def context_or_default(ws: Workspace, account: str, config: AccountConfig) -> dict:
-    """The account's context, or the default one if apply has not created it yet."""
+    """The account's context, or the default one if apply has not created it yet; RecError naming
+    the file when it is not a valid context (not JSON, not an object, NaN, outside the schema)."""
     path = ws.context_path(account)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return default_context(config)
     try:
-        return read_json(path)
+        context = read_json(path)
     except UnreadableJson as exc:
         raise RecError(f"{path}: {exc}") from None
+    problem = context_error(context, config, base=context)
+    if problem:
+        raise RecError(f"{path}: {problem} (fix it by hand; apply refuses to build on it)")
+    return context
 
 
-def context_schema(config: AccountConfig, base: dict | None = None) -> dict:
+def _names(value) -> set[str]:
+    """The names a context field holds (a list's strings, an object's keys), whatever its type."""
+    if isinstance(value, dict):
+        return set(value)
+    return {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
+
+
+def context_schema(config: AccountConfig, base=None) -> dict:
     """The shipped schema narrowed to this account: only its formats, its pillars and the known
     hook styles (plus any name the current context already holds, so old contexts stay valid)."""
-    base = base or {}
-    hooks = base.get("hook_insights") or {}
+    base = base if isinstance(base, dict) else {}
+    hooks = base.get("hook_insights") if isinstance(base.get("hook_insights"), dict) else {}
     known = {
-        "format_name": set(config.formats) | set(base.get("format_weights") or {}),
-        "pillar_name": (set(config.content_pillars) | set(base.get("top_pillars") or [])
-                        | set(base.get("underperforming_pillars") or [])),
-        "hook_style": (set(HOOK_STYLES) | set(hooks.get("best_styles") or [])
-                       | set(hooks.get("worst_styles") or [])),
+        "format_name": set(config.formats) | _names(base.get("format_weights")),
+        "pillar_name": (set(config.content_pillars) | _names(base.get("top_pillars"))
+                        | _names(base.get("underperforming_pillars"))),
+        "hook_style": set(HOOK_STYLES) | _names(hooks.get("best_styles")) | _names(hooks.get("worst_styles")),
     }
     schema = copy.deepcopy(CONTEXT_SCHEMA)
     for name, values in known.items():
-        schema["$defs"][name] = {"enum": sorted(v for v in values if isinstance(v, str))}
+        # still a name by the shipped rule: an old context's name stays valid only if it is one
+        schema["$defs"][name] = {"$ref": "#/$defs/name", "enum": sorted(values)}
     return schema
 
 
-def context_error(context: dict, config: AccountConfig, base: dict | None = None) -> str | None:
-    """The first schema violation as '<where>: <problem>', or None if the context is valid."""
-    return schema_problem(jsonschema.Draft202012Validator(context_schema(config, base)), context, pointer=True)
+def context_error(context, config: AccountConfig, base=None) -> str | None:
+    """The first reason the context is not valid for this account, as '<pointer>: <problem>'
+    (the generator reader's rule, with the account's names), or None."""
+    return context_problem(context, context_schema(config, base))
 
 
 def resolve(document, path: str):
@@ -137,6 +154,54 @@ def with_tests(context: dict, ops: list[dict]) -> list[dict]:
     return tests + ops
 
 
+def changed_paths(op: dict) -> list[str]:
+    """The paths an op changes: its target, and for a move the source it empties too."""
+    if op.get("op") not in CHANGING_OPS:
+        return []
+    return [str(op.get("path"))] + ([str(op.get("from"))] if op["op"] == "move" else [])
+
+
+def _top_field(path: str) -> str:
+    return path.split("/")[1] if path.startswith("/") else path
+
+
+def maintained_field_problem(category: str, patch: list[dict]) -> str | None:
+    """Why the patch changes a field apply alone writes (APPLY_FIELDS), or None."""
+    for op in patch:
+        for path in changed_paths(op):
+            if _top_field(path) in APPLY_FIELDS:
+                return f"a {category} recommendation may not change /{_top_field(path)} (apply maintains it)"
+    return None
+
+
+def outside_fields_problem(category: str, patch: list[dict]) -> str | None:
+    """Why the patch changes a field its category may not (CATEGORY_FIELDS, never one apply
+    maintains), or None."""
+    allowed = CATEGORY_FIELDS.get(category, set())
+    outside = next((path for op in patch for path in changed_paths(op) if _top_field(path) not in allowed), None)
+    if outside is None:
+        return None
+    return maintained_field_problem(category, patch) or f"a {category} recommendation may not change /{_top_field(outside)}"
+
+
+def untested_problem(patch: list[dict]) -> str | None:
+    """Why a changed path has no `test` op before it (on the path itself or a parent), or None:
+    without one a patch written against an old context would clobber it instead of failing."""
+    tested: list[str] = []
+    for op in patch:
+        if op.get("op") == "test":
+            tested.append(str(op.get("path")))
+        for path in changed_paths(op):
+            if not any(path == t or path.startswith(t + "/") for t in tested):
+                return f"{path} is changed without a test op on it (or a parent) before the change"
+    return None
+
+
+def patch_problem(category: str, patch: list[dict]) -> str | None:
+    """Why apply may not apply this patch for this category, or None."""
+    return outside_fields_problem(category, patch) or untested_problem(patch)
+
+
 def tested_path(context: dict, op: dict) -> str:
     """What an op changes: the value itself, or the list / object it adds to."""
     path = op["path"]
@@ -152,7 +217,8 @@ def tested_path(context: dict, op: dict) -> str:
 
 def change_signature(patch: list[dict]) -> frozenset:
     """What a patch changes, independent of the context it was written against: numbers by
-    direction (raise step_guide), lists by what goes in and out. Equal signatures = same change."""
+    direction (raise step_guide), lists by what goes in and out (a reorder by its new order).
+    Equal signatures = same change."""
     tested = {op["path"]: op.get("value") for op in patch if op.get("op") == "test"}
     parts = []
     for op in patch:
@@ -164,7 +230,9 @@ def change_signature(patch: list[dict]) -> frozenset:
         elif isinstance(new, list) and isinstance(old, list):
             added = sorted(json.dumps(v, sort_keys=True) for v in new if v not in old)
             removed = sorted(json.dumps(v, sort_keys=True) for v in old if v not in new)
-            parts.append((op["path"], "+" + ",".join(added), "-" + ",".join(removed)))
+            # nothing in or out: a reorder, and two reorders differ by the order they make
+            order = () if added or removed else ("order", json.dumps(new, sort_keys=True))
+            parts.append((op["path"], "+" + ",".join(added), "-" + ",".join(removed), *order))
         else:
             parts.append((op["op"], op["path"], json.dumps(new, sort_keys=True)))
     return frozenset(parts)
@@ -221,10 +289,14 @@ def file_stem(account: str, day: str, category: str, taken: set[str]) -> str:
 
 
 def validate_rec(data, path: Path) -> dict:
-    """Schema, then the name: the file name, id, account and category must agree."""
+    """Schema, then the name: the file name, id, account and category must agree, and its date and
+    created_at must be real (the schema's patterns let 2026-13-45 through)."""
     problem = schema_problem(_rec_validator, data)
     if problem:
         raise RecError(problem)
+    where = first_nonfinite(data)
+    if where is not None:
+        raise RecError(f"{where.lstrip('/')}: not a finite number (NaN and Infinity are not JSON)")
     match = FILE_NAME.match(path.name)
     if not match:
         raise RecError("file name is not <account>--<YYYY-MM-DD>--<category>[--n].json")
@@ -233,6 +305,12 @@ def validate_rec(data, path: Path) -> dict:
         raise RecError(f"id {data['id']!r} does not match the file name")
     if (match["account"], match["category"]) != (data["account"], data["category"]):
         raise RecError("account or category in the file differs from its file name")
+    try:
+        date.fromisoformat(match["date"])
+    except ValueError:
+        raise RecError(f"the date {match['date']} in the file name is not a real date") from None
+    if parse_utc(data["created_at"]) is None:
+        raise RecError(f"created_at: {data['created_at']!r} is not a real time")
     return data
 
 

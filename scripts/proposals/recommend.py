@@ -4,7 +4,7 @@ Each proposal cites an analyzer finding (data/insights/<account>.json), is no su
 finding, and carries an RFC 6902 patch against accounts/<account>/performance_context.json that
 starts with `test` ops. Nothing already pending or approved, nothing rejected before (same change)
 and nothing the context already says is proposed. With ANTHROPIC_API_KEY set Claude chooses and
-words the proposals (scripts/recommend_claude.py); its answer is vetted exactly like the rules'.
+words the proposals (scripts/proposals/claude.py); its answer is vetted exactly like the rules'.
 """
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ import jsonschema
 from scripts.proposals import rules as recommend_rules
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.credentials import read_secret
-from scripts.core.db import open_db
+from scripts.core.db import missing_data, open_db
 from scripts.core.findings import cap_confidence
-from scripts.core.files import UnreadableJson, read_json, write_json_atomic
+from scripts.core.files import UnreadableJson, WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
-from scripts.proposals.recfiles import (APPLY_FIELDS, CATEGORIES, CATEGORY_FIELDS, RecError,
-                                     RecFile, apply_patch, change_signature, context_error, file_stem, context_or_default, read_states, sync_db,
-                                     validate_rec, with_tests)
+from scripts.proposals.recfiles import (CATEGORIES, RecError, RecFile, apply_patch, change_signature, context_error,
+                                        context_or_default, file_stem, outside_fields_problem, read_states, sync_db,
+                                        validate_rec, with_tests)
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import parse_utc, to_iso
 from scripts.core.workspace import SCHEMA_DIR, Workspace
@@ -109,20 +109,14 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
     finding_id = raw.get("finding_id")
     finding = inputs.findings.get(finding_id) if isinstance(finding_id, str) else None
     if finding is None:
-        raise RecError(f"cites unknown finding {str(raw.get('finding_id'))[:80]!r}")
+        raise RecError(f"cites unknown finding {_short(raw.get('finding_id'))!r}")
     category = raw.get("category")
     if category not in CATEGORIES:
-        raise RecError(f"unknown category {str(category)[:40]!r}")
-    ops = [op for op in raw.get("patch") or [] if not (isinstance(op, dict) and op.get("op") == "test")]
-    if not ops:
-        raise RecError("patch changes nothing")
-    for op in ops:
-        if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace") \
-                or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
-            raise RecError(f"unsupported patch operation {json.dumps(op)[:80]}")
-        top = op["path"].split("/")[1]
-        if top in APPLY_FIELDS or top not in CATEGORY_FIELDS[category]:
-            raise RecError(f"a {category} recommendation may not change /{top}")
+        raise RecError(f"unknown category {_short(category, 40)!r}")
+    ops = changing_ops(raw.get("patch"))
+    problem = outside_fields_problem(category, ops)
+    if problem:
+        raise RecError(problem)
     patch = with_tests(inputs.context, ops)
     result = apply_patch(inputs.context, patch)
     problem = context_error(result, inputs.config, base=inputs.context)
@@ -135,6 +129,34 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
         raise RecError("no insight")
     return {"finding": finding, "category": category, "insight": insight, "patch": patch,
             "confidence": cap_confidence(str(raw.get("confidence")), finding["confidence"])}
+
+
+def changing_ops(patch) -> list[dict]:
+    """A proposal's ops without its own test ops (vet writes fresh ones), each kept to the members
+    RFC 6902 gives it, so an annotated op cannot make the file fail the recommendation schema;
+    RecError for anything that is not a list of add / remove / replace ops."""
+    if not isinstance(patch, list):
+        raise RecError(f"the patch is not a list of operations ({type(patch).__name__})")
+    ops = []
+    for op in patch:
+        if isinstance(op, dict) and op.get("op") == "test":
+            continue
+        if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace") \
+                or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
+            raise RecError(f"unsupported patch operation {_short(op)}")
+        members = ("op", "path") if op["op"] == "remove" else ("op", "path", "value")
+        ops.append({key: op[key] for key in members if key in op})
+    if not ops:
+        raise RecError("patch changes nothing")
+    return ops
+
+
+def _short(value, limit: int = 80) -> str:
+    """Untrusted input quoted in a reason: cut short, and never a crash however it nests."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:limit] if not isinstance(value, str) else value[:limit]
+    except (TypeError, ValueError, RecursionError):
+        return type(value).__name__
 
 
 def _touches(patch: list[dict]) -> set[str]:
@@ -204,7 +226,8 @@ def rec_evidence(finding: dict) -> dict:
             "effect": finding.get("effect"), "ci": finding.get("ci")}
 
 
-def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: set[str]) -> list[RecFile]:
+def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: set[str],
+                  problems: Problems) -> list[RecFile]:
     written = []
     for rec in chosen:
         stem = file_stem(account, now.date().isoformat(), rec["category"], taken)
@@ -213,8 +236,15 @@ def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: s
                 "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
                 "evidence": rec_evidence(rec["finding"]), "patch": rec["patch"]}
         path = ws.rec_dir("pending") / f"{stem}.json"
-        validate_rec(data, path)  # our own output meets the schema we hold others to
-        write_json_atomic(path, data)
+        try:
+            validate_rec(data, path)  # our own output meets the schema we hold others to
+            write_json_atomic(path, data)
+        except RecError as exc:  # a value from a hand-made insights file, say: this proposal only
+            problems.add(f"{path.relative_to(ws.root)}: not written ({exc})")
+            continue
+        except WriteFailed as exc:  # a full disk: the message names the file
+            problems.add(str(exc))
+            continue
         written.append(RecFile(path, "pending", data))
     return written
 
@@ -254,6 +284,10 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
     except RecError as exc:
         problems.add(str(exc))
         cross = []
+    refusal = missing_data(ws)
+    if refusal:
+        problems.add(f"{refusal}; no proposal was written")
+        return problems
     db = open_db(ws.db_path)
     api_key = read_secret("ANTHROPIC_API_KEY", ws)
     examples = post_examples(db)
@@ -274,7 +308,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         inputs = AccountInputs(account, config, findings, context, by_style, posts)
         chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account),
                          free_slots(existing, account, now), notes, api_key)
-        written = write_pending(ws, account, chosen, now, taken)
+        written = write_pending(ws, account, chosen, now, taken, problems)
         existing += written
         sources = ", ".join(sorted({r.data["source"] for r in written})) or "-"
         print(f"recommend: {account}: {len(written)} new in {ws.rec_dir('pending').relative_to(ws.root)}/"
