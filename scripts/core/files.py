@@ -6,6 +6,7 @@ import fcntl
 import glob
 import gzip
 import json
+import math
 import os
 import stat
 import tempfile
@@ -83,6 +84,13 @@ def _refuse_constant(name: str):
     raise UnreadableJson(f"not valid JSON ({name} is not a JSON number)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400 is valid JSON, but no float: Python would read it as Infinity
+        raise UnreadableJson(f"number {text[:24]} is beyond what a float can hold")
+    return value
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
     """Whether containers nest deeper than limit (iterative, so it cannot itself overflow)."""
     stack = [(value, 1)]
@@ -93,6 +101,18 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
+
+
+def finite_number(value, text_ok: bool = False) -> float | None:
+    """A JSON value as a finite float, or None: not a number (a bool is none; a numeric string
+    only with text_ok), NaN or Infinity, or an integer too large for a float (10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str) if text_ok else (int, float)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def read_bytes_bounded(path: Path, max_bytes: int = MAX_JSON_BYTES) -> bytes:
@@ -125,7 +145,7 @@ def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES, max_depth: int | None
     through)."""
     data = read_bytes_bounded(path, max_bytes)
     try:
-        value = json.loads(data, parse_constant=_refuse_constant)
+        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise UnreadableJson(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except UnicodeDecodeError:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from scripts.core.files import finite_number
 from scripts.core.findings import RATIO_KINDS, finding_rank
 
 WEIGHT_RANGE = (0.5, 2.0)   # rules move weights gently; the schema allows 0.1-3.0 for hand edits
@@ -67,20 +68,8 @@ def _named(finding: dict, key: str, plural: str) -> list[str]:
 
 # --- format weights ---------------------------------------------------------------------------
 
-def _number(value) -> float | None:
-    """A finding's number as a finite float, or None: an insights file is JSON, and JSON numbers
-    can be 1e400 (read as Infinity) or 10**400 (too large for a float)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _target_weight(finding: dict, current: float) -> float:
-    effect = _number(finding.get("effect"))
+    effect = finite_number(finding.get("effect"))
     better = finding.get("direction") == "better"
     if effect is not None and effect > 0 and (finding.get("effect_kind") is None or finding["effect_kind"] in RATIO_KINDS):
         target = math.sqrt(effect)  # half the log effect: a nudge, not a bet
@@ -242,7 +231,7 @@ def cta_strategy(finding: dict, context: dict, examples) -> dict | None:
     if not isinstance(cta, str) or cta == "none":
         return None
     metric = (finding.get("metric") or "engagement").split("_d")[0]
-    effect = _number(finding.get("effect"))
+    effect = finite_number(finding.get("effect"))
     size = f" ({effect:.1f}x {metric})" if effect is not None else ""
     if finding.get("direction") == "better":
         return _suggest(finding, context, "cta_strategy", f"CTA {cta}: ", f"end captions with it{size}")
@@ -254,7 +243,7 @@ def exploration(finding: dict, context: dict, examples) -> dict | None:
     if not isinstance(fmt, str):
         return None
     if "share" in (finding.get("metric") or ""):
-        share = _number(finding.get("effect"))
+        share = finite_number(finding.get("effect"))
         how_much = f"{share:.0%} of posts" if share is not None and 0 <= share <= 1 else "over-used"
         return _suggest(finding, context, "format_experiment", f"Format {fmt}: ",
                         f"{how_much}; swap some for other formats")

@@ -13,7 +13,6 @@ run is skipped (a fingerprint in the backfill_runs table).
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 from bisect import bisect_left, bisect_right
@@ -28,7 +27,7 @@ from rapidfuzz.utils import default_process
 from scripts.store.classify import PillarMatcher, caption_lines, cta, first_line, hook_style
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import UnreadableJson, read_json
+from scripts.core.files import UnreadableJson, finite_number, read_json
 from scripts.core.problems import Problems
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
 from scripts.core.workspace import Workspace, is_account_name
@@ -107,16 +106,6 @@ def _text(value) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _read_object(path: Path) -> dict:
     try:
         data = read_json(path, max_bytes=GENERATOR_FILE_MAX)
@@ -160,7 +149,7 @@ def read_folder(rel: str, files: dict[str, Path], tz: ZoneInfo) -> Folder:
     meta = _read_object(files["meta.json"]) if "meta.json" in files else {}
     carousel = _read_object(files["carousel_data.json"]) if "carousel_data.json" in files else {}
     slides = carousel.get("slides") if isinstance(carousel.get("slides"), list) else None
-    meta_slides = _number(meta.get("slide_count"))
+    meta_slides = finite_number(meta.get("slide_count"), text_ok=True)
     if meta_slides is not None and meta_slides > SLIDES_MAX:
         raise FolderError(files["meta.json"], f"slide_count: {meta.get('slide_count')} is more than {SLIDES_MAX} slides")
     meta_slides = int(meta_slides) if meta_slides and meta_slides >= 1 else None
@@ -168,7 +157,7 @@ def read_folder(rel: str, files: dict[str, Path], tz: ZoneInfo) -> Folder:
         rel=rel, generated=generated_time(meta, rel, files, tz),
         topic=_text(meta.get("topic")), format=_text(meta.get("format")),
         hook_text=_text(meta.get("hook_text")) or (_slide_text(slides[0]) if slides else None),
-        hook_score=_number(meta.get("hook_score")),
+        hook_score=finite_number(meta.get("hook_score"), text_ok=True),
         slide_count=len(slides) if slides else meta_slides,
         caption=_text(carousel.get("caption")) or _text(meta.get("caption")))
     _check_bounds(folder, files)
