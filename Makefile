@@ -119,6 +119,7 @@ DEMO := demo
 demo: $(VENV)/.installed  ## build the synthetic demo workspace under demo/ and run the whole pipeline
 	$(STEP).demo --root $(DEMO) --force
 	$(MAKE) _pipeline ROOT=$(DEMO) GOALS=_offline
+	$(STEP).demo --root $(DEMO) --repository
 	$(STEP).summary --root $(DEMO)
 
 # one worker per CPU; tests of one module stay together (they share its workspace fixtures)

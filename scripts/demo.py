@@ -4,7 +4,7 @@ from datetime import date
 
 import click
 
-from scripts.dev.demo import DemoExists, create_demo
+from scripts.dev.demo import DemoExists, create_demo, make_repository
 
 
 @click.command()
@@ -16,8 +16,11 @@ from scripts.dev.demo import DemoExists, create_demo
 @click.option("--accounts", default=4, show_default=True, help="Accounts (more than 4 adds synthetic ones)")
 @click.option("--null", "null", is_flag=True, help="No planted effects: every group is the same")
 @click.option("--force", is_flag=True, help="Replace an existing workspace at --root")
-def cli(root, seed, days, end, accounts, null, force):
+@click.option("--repository", is_flag=True, help="Only make the existing workspace a git repository (make demo)")
+def cli(root, seed, days, end, accounts, null, force, repository):
     """Generate a synthetic workspace for the demo, the tests and the benchmark."""
+    if repository:
+        return print(make_repository(root))
     try:
         print(create_demo(root, seed, days, end, accounts, null, force))
     except DemoExists as exc:

@@ -42,6 +42,24 @@ def test_make_demo_runs_every_step_and_ends_with_the_summary(demo_run):
     assert f"make review ROOT={root} ACCOUNT=" in result.stdout
 
 
+def test_make_demo_leaves_a_git_repository_where_git_mv_approves(demo_run):
+    """The README's approval is a git mv: the demo is a repository tracking configs, raw data and
+    proposals, and ignoring what the pipeline rebuilds."""
+    root, result = demo_run
+    assert result.returncode == 0
+    git = ["git", "-C", str(root)]
+    assert subprocess.run(git + ["status", "--porcelain"], capture_output=True, text=True).stdout == ""
+    tracked = subprocess.run(git + ["ls-files"], capture_output=True, text=True).stdout.split()
+    assert any(t.startswith("recommendations/pending/") for t in tracked)
+    assert any(t.startswith("data/raw/") for t in tracked) and "data/analytics.db" not in tracked
+    assert not any(t.startswith(("data/dashboard/", "data/insights/")) for t in tracked)
+    pending = sorted((root / "recommendations" / "pending").glob("*.json"))[0].name
+    moved = subprocess.run(git + ["mv", f"recommendations/pending/{pending}", "recommendations/approved/"],
+                           capture_output=True, text=True)
+    assert moved.returncode == 0, moved.stderr
+    subprocess.run(git + ["mv", f"recommendations/approved/{pending}", "recommendations/pending/"], check=True)
+
+
 def test_second_weekly_with_nothing_new_runs_no_step(demo_run):
     root, first = demo_run
     assert first.returncode == 0

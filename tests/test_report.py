@@ -202,14 +202,14 @@ def test_bad_requests_are_one_line_errors(world, args, words):
     assert result.stderr.startswith("report: error: ")
 
 
-def test_empty_workspace_says_run_make_load(tmp_path):
+def test_empty_workspace_names_the_next_command(tmp_path):
     result = report(Workspace(tmp_path))
-    assert "no data yet, run make load" in result.stdout
+    assert "no data yet: run make daily" in result.stdout and "make demo" in result.stdout
     assert not (tmp_path / "data").exists(), "a report never creates the database"
     config = Workspace(tmp_path).config_path("newaccount")
     config.parent.mkdir(parents=True)
     config.write_text("platform_profiles: {tiktok: newaccount}\n")
-    assert "newaccount: no data yet, run make load" in report(Workspace(tmp_path), "--account", "newaccount").stdout
+    assert "newaccount: no data yet: run make daily" in report(Workspace(tmp_path), "--account", "newaccount").stdout
 
 
 def test_make_report_target(world):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import zlib
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -228,3 +229,29 @@ def create_demo(root, seed: int, days: int, end: date, accounts: int, null: bool
     truth = build_workspace(root, seed, days, end, null, accounts)
     kind = "null world (no real differences)" if null else f"{len(truth['planted'])} planted effects"
     return f"demo: wrote {root}: {accounts} accounts, {len(truth['posts'])} posts, {days} days of scrapes, {kind}"
+
+
+# What a workspace tracks in git: what people write and decide (configs, contexts, proposals)
+# and the raw envelopes nothing else can rebuild; not what the pipeline rebuilds from them.
+WORKSPACE_GITIGNORE = """\
+# account-analytics workspace (docs/demo.md): track configs, contexts, proposals and raw envelopes;
+# the database, insights, dashboards, stamps and logs are rebuilt from them
+data/*
+!data/raw/
+data/raw/_rejected/
+.env
+"""
+
+
+def make_repository(root) -> str:
+    """Make the demo workspace a git repository with one commit, so approving is the README's
+    `git mv`; the line to print (a note when git is missing)."""
+    root = Path(root)
+    (root / ".gitignore").write_text(WORKSPACE_GITIGNORE, encoding="utf-8")
+    git = ["git", "-C", str(root), "-c", "user.name=account-analytics demo", "-c", "user.email=demo@localhost"]
+    try:
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "demo workspace: configs, raw data, proposals"]):
+            subprocess.run(git + args, check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"demo: {root} is not a git repository ({exc}); approve with make approve ID=..."
+    return f"demo: {root} is a git repository: approve with git mv (or make approve ID=...)"

@@ -28,6 +28,7 @@ from scripts.core.findings import finding_rank
 from scripts.core.files import write_text_atomic
 from scripts.core.textsafety import tag_safe_json
 from scripts.core.problems import Problems
+from scripts.proposals.decide import short_id
 from scripts.proposals.recfiles import RecFile, describe_patch
 from scripts.outputs.queries import run_query
 from scripts.outputs.report import TOP_FINDINGS, known_accounts, pending_recs, platform_label, read_findings_file
@@ -125,7 +126,8 @@ def finding_view(finding: dict, with_account: bool) -> dict:
 
 
 def rec_view(rec: RecFile) -> dict:
-    return {"account": rec.account, "confidence": rec.data["confidence"], "category": rec.data["category"],
+    return {"id": short_id(rec.data["id"]), "account": rec.account, "confidence": rec.data["confidence"],
+            "category": rec.data["category"],
             "insight": rec.data["insight"], "change": "; ".join(describe_patch(rec.data["patch"])),
             "file": rec.path.name}
 

@@ -22,6 +22,7 @@ from scripts.core.db import open_db
 from scripts.core.problems import Problems
 from scripts.proposals.recommend import read_insights
 from scripts.core.findings import CONFIDENCE_RANK, finding_rank
+from scripts.proposals.decide import short_id
 from scripts.proposals.recfiles import RecError, RecFile, describe_patch, read_states
 from scripts.core.textsafety import printable
 from scripts.outputs.queries import Result, run_query
@@ -47,7 +48,7 @@ OVERVIEW_QUERY = "account_overview"
 TOP_FINDINGS = 5
 SHORT_TEXT = 24  # text columns up to this wide never wrap (names, dates); longer ones wrap
 TERMINAL_HIDDEN = {"post_url"}  # links are for clicking: Datasette and the dashboard show them
-NO_DATA = "no data yet, run make load"
+NO_DATA = "no data yet: run make daily (or make load with envelopes in data/raw/), or make demo to try it on demo data"
 
 
 class ReportError(ValueError):
@@ -137,8 +138,9 @@ def platform_label(finding: dict, with_account: bool) -> str:
 
 
 def recs_table(recs: list[RecFile], with_account: bool) -> Table:
-    table = Table(title=f"Pending recommendations ({len(recs)}): approve with make review or git mv",
-                  title_justify="left")
+    table = Table(title=f"Pending recommendations ({len(recs)}): approve with make approve ID=<id>, "
+                        "make review or git mv", title_justify="left")
+    table.add_column("id", no_wrap=True)
     if with_account:
         table.add_column("account")
     for column in ("confidence", "category", "insight", "proposed change", "file"):
@@ -147,7 +149,8 @@ def recs_table(recs: list[RecFile], with_account: bool) -> Table:
     for rec in recs:
         row = [rec.data["confidence"].upper(), rec.data["category"], rec.data["insight"],
                "; ".join(describe_patch(rec.data["patch"])), rec.path.name]
-        table.add_row(*(Text(printable(v)) for v in ([rec.account] if with_account else []) + row))
+        table.add_row(*(Text(printable(v)) for v in [short_id(rec.data["id"])]
+                        + ([rec.account] if with_account else []) + row))
     return table
 
 

@@ -161,4 +161,7 @@ def apply_workspace(ws: Workspace, now: datetime) -> Problems:
     except sqlite3.Error as exc:  # the files are the truth; the table mirrors them on the next run
         problems.add(f"{ws.db_path}: cannot record the recommendation states ({exc})")
     print(f"apply: {len(approved_at)} applied, {len(approved) - len(approved_at) + len(bad_files)} left in approved/")
+    if not approved and not bad_files:
+        print("apply: nothing approved yet: approve a proposal with make approve ID=<id> (make review or "
+              "make report list them), then run make apply")
     return problems

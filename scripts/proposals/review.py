@@ -1,18 +1,20 @@
 """make review ACCOUNT=x: approve or reject pending recommendations one key at a time.
 
-The design's flow: each pending proposal with its confidence, insight and change, then
-[y] approve  [n] reject  [s] skip  ([q] quits). Answers are read from stdin one line at a time,
-so it works in a plain terminal, under tmux and from a pipe (`printf 'y\\nn\\ns\\n' | ...`).
+The design's flow: each pending proposal with its short id, confidence, insight and change, then
+[y] approve  [n] reject  [s] skip  [q] quit. In a terminal one key is the answer (no Enter); from
+a pipe answers are read a line at a time (`printf 'y\\nn\\ns\\n' | ...`).
 The moves are the same as approving by hand: `git mv` into approved/ or rejected/ when git tracks
 the file. Run `make apply` afterwards to update performance_context.json.
 """
 from __future__ import annotations
 
 import sys
-
+import termios
+import tty
 
 from scripts.core.db import open_db
 from scripts.core.problems import Problems
+from scripts.proposals.decide import short_id
 from scripts.proposals.recfiles import RecError, describe_patch, move, read_states, sync_db
 from scripts.core.textsafety import printable
 from scripts.core.workspace import Workspace
@@ -20,15 +22,38 @@ from scripts.core.workspace import Workspace
 ANSWERS = {"y": "approved", "n": "rejected", "s": None}
 
 
+PROMPT = "   [y] approve  [n] reject  [s] skip  [q] quit  > "
+
+
+def read_key() -> str:
+    """One key pressed in the terminal, without waiting for Enter."""
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)  # not the default TCSAFLUSH: a key typed ahead counts
+        return sys.stdin.read(1)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def read_answer() -> str | None:
+    """The next answer's first character, lower case; None at the end of the input."""
+    if sys.stdin.isatty():
+        key = read_key()
+        print(key)
+        return None if key in ("", "\x04") else key.lower()
+    line = sys.stdin.readline()
+    return line.strip().lower()[:1] if line else None
+
+
 def ask(prompt: str) -> str | None:
     """One answer, 'y', 'n', 's' or 'q'; None at the end of input."""
     while True:
         print(prompt, end="", flush=True)
-        line = sys.stdin.readline()
-        if not line:
+        answer = read_answer()
+        if answer is None:
             print()
             return None
-        answer = line.strip().lower()[:1]
         if answer in ANSWERS or answer == "q":
             return answer
         print("   please answer y, n, s or q")
@@ -36,11 +61,12 @@ def ask(prompt: str) -> str | None:
 
 def show(number: int, rec) -> None:
     data = rec.data  # a hand-edited or Claude-worded file: its text is printed, never interpreted
-    print(printable(f"{number}. [{data['confidence'].upper()}] {data['category']}: {data['insight']}"))
+    print(printable(f"{number}. {short_id(data['id'])} [{data['confidence'].upper()}] {data['category']}: "
+                    f"{data['insight']}"))
     evidence = data["evidence"]
     if evidence.get("n"):
         print(printable(f"   Evidence: {evidence['finding']} ({evidence['n']} posts sampled)"))
-    print(printable(f"   Proposed: {'; '.join(describe_patch(data['patch']))}"))
+    print(printable(f"   Change: {'; '.join(describe_patch(data['patch']))}"))
 
 
 def review(ws: Workspace, account: str | None) -> Problems:
@@ -48,6 +74,9 @@ def review(ws: Workspace, account: str | None) -> Problems:
     pending, bad_files = read_states(ws, ("pending",))
     for line in bad_files:
         problems.add(line)
+    if account is not None and account not in ws.account_names() and not any(r.account == account for r in pending):
+        problems.add(f"unknown account {account!r} (known: {', '.join(ws.account_names()) or 'none yet'})")
+        return problems
     pending = [r for r in pending if account is None or r.account == account]
     if not pending:
         print(f"No pending recommendations{f' for {account}' if account else ''}.")
@@ -56,18 +85,20 @@ def review(ws: Workspace, account: str | None) -> Problems:
     decided, counts = [], {"approved": 0, "rejected": 0, "skipped": 0}
     for number, rec in enumerate(pending, 1):
         show(number, rec)
-        answer = ask("   [y] approve  [n] reject  [s] skip  > ")
+        answer = ask(PROMPT)
         if answer in (None, "q"):
             break
         state = ANSWERS[answer]
         if state is None:
             counts["skipped"] += 1
         else:
+            before = rec.path.relative_to(ws.root)
             try:
                 move(ws, rec, state)
             except RecError as exc:
-                problems.add(f"{rec.path.relative_to(ws.root)}: {exc}")
+                problems.add(f"{before}: {exc}")
                 continue
+            print(f"   {state}: moved to {rec.path.relative_to(ws.root)}")
             decided.append(rec)
             counts[state] += 1
         print()
