@@ -138,8 +138,13 @@ def test_hostile_caption_shows_as_text_and_never_runs(hostile, browser):
 
 
 def test_empty_workspace_writes_all_html_saying_no_data(tmp_path):
+    ws = Workspace(tmp_path)
+    ws.config_path("newaccount").parent.mkdir(parents=True)
+    ws.config_path("newaccount").write_text("platform_profiles: {tiktok: newaccount}\ntimezone: UTC\n")
     result = run_step("dashboard", tmp_path)
-    assert "No data yet, run make load." in (Workspace(tmp_path).dashboard_dir / "all.html").read_text()
+    page = (ws.dashboard_dir / "all.html").read_text()
+    assert "No data yet, run make load." in page
+    assert 'href="newaccount.html"' not in page and not (ws.dashboard_dir / "newaccount.html").exists()
     assert result.returncode == 0
 
 

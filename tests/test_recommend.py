@@ -250,3 +250,12 @@ def test_full_loop_on_the_real_chain(tmp_path):
     run_step("recommend", ws.root, "--now", WEEK2)
     again = [r for r in pending(ws) if r["created_at"] == WEEK2 and r["account"] == first["account"]]
     assert change_signature(first["patch"]) not in {change_signature(r["patch"]) for r in again}
+
+
+def test_an_account_without_findings_is_told_what_to_run(tmp_path):
+    ws = Workspace(tmp_path)
+    ws.config_path("newaccount").parent.mkdir(parents=True)
+    ws.config_path("newaccount").write_text("platform_profiles: {tiktok: newaccount}\ntimezone: UTC\n")
+    result = run_step("recommend", ws.root, "--now", WEEK1, check=False)
+    assert result.returncode == 1 and "newaccount.json: missing (run make analyze first)" in result.stderr
+    assert "five" not in result.stdout

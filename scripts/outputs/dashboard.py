@@ -208,7 +208,8 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     db = open_db(ws.db_path) if ws.db_path.exists() else None
     accounts = known_accounts(ws, db)
     has_data = db is not None and db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None
-    common = {"accounts": accounts, "generated_at": to_iso(utc_now()), "bundle": vega_bundle(),
+    # the nav links only the pages this run writes: no data, no account pages
+    common = {"accounts": accounts if has_data else [], "generated_at": to_iso(utc_now()), "bundle": vega_bundle(),
               "versions": bundle_versions(),
               "data_through": db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0] if db else None}
     data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None

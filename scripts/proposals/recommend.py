@@ -271,6 +271,15 @@ def busy_paths(existing: list[RecFile], account: str) -> set[str]:
             for path in _touches(r.data["patch"])}
 
 
+def why_fewer(slots: int, findings: dict) -> str:
+    """Why an account got fewer than MIN_PER_ACCOUNT proposals, in words that say what to do."""
+    if slots <= 0:
+        return "its inbox is full: approve or reject what is pending (make review) to get new proposals"
+    if not findings:
+        return "no findings yet (run make analyze once its posts are loaded)"
+    return "nothing more the findings support that is not already pending, rejected or in the context"
+
+
 def recommend_workspace(ws: Workspace, now) -> Problems:
     problems = Problems("recommend")
     configs, config_errors = load_accounts(ws)
@@ -306,15 +315,14 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
             continue
         by_style, posts = examples.get(account, ({}, []))
         inputs = AccountInputs(account, config, findings, context, by_style, posts)
-        chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account),
-                         free_slots(existing, account, now), notes, api_key)
+        slots = free_slots(existing, account, now)
+        chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account), slots, notes,
+                         api_key)
         written = write_pending(ws, account, chosen, now, taken, problems)
         existing += written
         sources = ", ".join(sorted({r.data["source"] for r in written})) or "-"
         print(f"recommend: {account}: {len(written)} new in {ws.rec_dir('pending').relative_to(ws.root)}/"
-              f" ({sources})" + ("" if len(written) >= MIN_PER_ACCOUNT else
-                                 "; this week's five are proposed, or nothing more is supported that is not "
-                                 "already proposed, rejected or true"))
+              f" ({sources})" + ("" if len(written) >= MIN_PER_ACCOUNT else f"; {why_fewer(slots, findings)}"))
     for line in notes:
         print(f"recommend: note: {line}")
     sync_db(db, ws, existing)
