@@ -1,5 +1,5 @@
-# scrape: one Apify actor run per platform per day covering every account (issue 3)
-.PHONY: scrape _scrape _daily cron
+# scrape: one Apify run per actor per day covering every account (issue 3, issue 14); import: an export
+.PHONY: scrape _scrape _daily cron import
 # make cron PLIST_DIR=~/Library/LaunchAgents also writes the launchd plists there
 PLIST_DIR ?=
 
@@ -14,3 +14,13 @@ _scrape _daily: | $(VENV)/.installed
 
 cron: $(VENV)/.installed  ## print crontab lines and launchd plists: daily 08:00, weekly Monday 09:00
 	@$(STEP).cron --root $(ROOT) --make "$(MAKE)" $(if $(PLIST_DIR),--plist-dir $(PLIST_DIR))
+
+# make import FILE=export.json [ACCOUNT=x] [PLATFORM=tiktok|instagram] [SCRAPED_AT=2026-11-20T08:00:00Z]
+# (docs/scrape.md). It holds the pipeline lock: no scrape writes the same folders meanwhile.
+FILE ?=
+PLATFORM ?=
+SCRAPED_AT ?=
+import: $(VENV)/.installed  ## turn an Apify dataset export (FILE=x.json or .csv, ACCOUNT=x) into raw envelopes
+	@$(LOCKED) $(STEP).import_export --root $(ROOT) $(if $(FILE),--file "$(FILE)") \
+		$(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(PLATFORM),--platform $(PLATFORM)) \
+		$(if $(SCRAPED_AT),--scraped-at $(SCRAPED_AT))

@@ -11,12 +11,16 @@ APIFY_API_BASE_URL exactly as it would reach api.apify.com.
   Authorization: Bearer header; every request is recorded so tests can count runs started.
 
 Actors are simulated from a catalogue (handle -> items) and read the input fields the real actors
-read (profiles / username / usernames, resultsPerPage / resultsLimit); maxItems and
-maxTotalChargeUsd cap the dataset as they cap charges on Apify.
+read (profiles / username / usernames, resultsPerPage / resultsLimit, includeSharesCount); maxItems
+and maxTotalChargeUsd cap the dataset as they cap charges on Apify. Instagram items are built from
+real 2026 actor output (tests/fixtures/real/instagram/, provenance in its README): the slim
+post-scraper items, the reel scraper's reels with views, the profile scraper's record whose
+latestPosts list carousel children; only ids, handles and counts are changed.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import gzip
 import itertools
 import json
@@ -57,9 +61,27 @@ def instagram_post_scraper(catalogue: dict[str, list[dict]]) -> Callable:
     return profile_posts_actor(catalogue, "username", "resultsLimit")
 
 
+def instagram_reel_scraper(catalogue: dict[str, list[dict]]) -> Callable:
+    """apify/instagram-reel-scraper over the post scraper's catalogue: each profile's videos, as
+    reels with views; sharesCount only with the paid includeSharesCount add-on."""
+    def run(run_input: dict) -> list[dict]:
+        limit = int(run_input.get("resultsLimit") or 10**6)
+        shares = run_input.get("includeSharesCount") is True
+        return [instagram_reel_item(post, h, shares) for h in _handles(run_input, "username")
+                for post in [p for p in catalogue.get(h, []) if _is_video(p)][:limit]]
+    return run
+
+
 def instagram_profile_scraper(records: dict[str, dict]) -> Callable:
     def run(run_input: dict) -> list[dict]:
         return [records[h] for h in _handles(run_input, "usernames") if h in records]
+    return run
+
+
+def with_items(actor: Callable, extra: list[dict]) -> Callable:
+    """The same actor, also pushing `extra` (error items, strangers) after its own items."""
+    def run(run_input: dict) -> list[dict]:
+        return actor(run_input) + copy.deepcopy(extra)
     return run
 
 
@@ -82,25 +104,88 @@ def tiktok_items(handle: str, count: int, first_id: int) -> list[dict]:
     return items
 
 
+@functools.lru_cache(maxsize=None)
+def _real_text(platform: str, name: str) -> str:
+    return (FIXTURES / "real" / platform / name).read_text(encoding="utf-8")
+
+
+def real_items(name: str, platform: str = "instagram") -> list[dict]:
+    """The items of one real fixture file (tests/fixtures/real/<platform>/<name>), unchanged: a
+    fresh copy each call, so a test may change it."""
+    return json.loads(_real_text(platform, name))["items"]
+
+
+def _is_video(item) -> bool:
+    return isinstance(item, dict) and item.get("type") == "Video"
+
+
+def _owner_id(handle: str) -> str:
+    return str(zlib.crc32(handle.encode()))
+
+
+def _views(post: dict) -> int:
+    """A reel's views, fixed by its id, so every actor reports the same number for it."""
+    return 40 + int(post["id"]) % 900
+
+
 def instagram_items(handle: str, count: int, first_id: int) -> list[dict]:
-    """`count` instagram-post-scraper items of `handle`: carousels, reels and images."""
-    templates = _fixture("instagram_items.json")[:3]  # Sidecar, Video, Image
+    """`count` apify/instagram-post-scraper items of `handle` (the slim 2026 shape: no views, no
+    carousel children, isPinned only when true): carousels, reels and images."""
+    templates = [real_items("sidecar--kossof-post-scraper-2026-08.json")[0],
+                 real_items("video--kossof-post-scraper-2026-08.json")[0],
+                 real_items("image--kossof-post-scraper-2026-08.json")[0]]
     items = []
     for i in range(count):
         item = copy.deepcopy(templates[i % 3])
         code = f"D{first_id + i:010d}"
         item.update({"id": str(first_id + i), "shortCode": code, "url": f"https://www.instagram.com/p/{code}/",
-                     "ownerUsername": handle, "inputUrl": f"https://www.instagram.com/{handle}/",
-                     "isPinned": False})
+                     "ownerUsername": handle, "ownerFullName": handle.title(), "ownerId": _owner_id(handle),
+                     "likesCount": 10 + i, "commentsCount": i % 4})
         items.append(item)
     return items
 
 
-def instagram_profile_record(handle: str, followers: int) -> dict:
-    return {"inputUrl": f"https://www.instagram.com/{handle}/", "id": str(zlib.crc32(handle.encode())),
-            "username": handle, "url": f"https://www.instagram.com/{handle}", "fullName": handle.title(),
-            "biography": "Gentle parenting, one slide at a time", "followersCount": followers,
-            "followsCount": 80, "postsCount": 120, "private": False, "verified": False, "latestPosts": []}
+def instagram_reel_item(post: dict, handle: str, shares: bool) -> dict:
+    """The reel scraper's item for one of the post scraper's videos (the real reel's shape)."""
+    item = copy.deepcopy(real_items("reel--kossof-reel-scraper-2026-08.json")[0])
+    views = _views(post)
+    item.update({key: post[key] for key in ("id", "shortCode", "url", "caption", "timestamp", "likesCount",
+                                            "commentsCount", "ownerUsername", "ownerFullName", "ownerId")
+                 if key in post})
+    item.update({"inputUrl": f"https://www.instagram.com/{handle}", "isPinned": post.get("isPinned") is True,
+                 "videoViewCount": views, "videoPlayCount": 3 * views + 7})
+    if "coauthorProducers" in post:   # a collab reel lists its partners here too
+        item["coauthorProducers"] = copy.deepcopy(post["coauthorProducers"])
+    if shares:
+        item["sharesCount"] = views // 20
+    else:
+        del item["sharesCount"]       # without the add-on the field is absent (the real CSV export)
+    return item
+
+
+def instagram_latest_post(post: dict) -> dict:
+    """A profile record's latestPosts entry for a post: the real record's entry of the same type
+    (a Sidecar keeps its four childPosts), with the post's ids and counts."""
+    record = real_items("profile--kossof-profile-scraper-2026-08.json")[0]
+    entry = copy.deepcopy(next(p for p in record["latestPosts"] if p["type"] == post["type"]))
+    entry.update({key: post[key] for key in ("id", "shortCode", "url", "caption", "timestamp", "likesCount",
+                                             "commentsCount", "ownerUsername", "ownerId") if key in post})
+    if _is_video(post):
+        entry["videoViewCount"] = _views(post)
+    return entry
+
+
+def instagram_profile_record(handle: str, followers: int, posts: list[dict] = ()) -> dict:
+    """apify/instagram-profile-scraper's record for `handle` (the real record's shape), its
+    latestPosts the 12 newest of `posts`."""
+    record = copy.deepcopy(real_items("profile--kossof-profile-scraper-2026-08.json")[0])
+    latest = [instagram_latest_post(p) for p in posts if isinstance(p, dict) and p.get("type")][:12]
+    record.update({"id": _owner_id(handle), "username": handle, "url": f"https://www.instagram.com/{handle}",
+                   "fullName": handle.title(), "biography": "Gentle parenting, one slide at a time",
+                   "externalUrls": [], "externalUrl": None, "externalUrlShimmed": None,
+                   "followersCount": followers, "followsCount": 80, "postsCount": 120, "latestPosts": latest})
+    record["about"].update({"username": handle, "id": int(_owner_id(handle))})
+    return record
 
 
 # --- the server -----------------------------------------------------------------------------

@@ -199,6 +199,8 @@ class World:
         """Scrape and load the posts (once), then backfill."""
         if not self.ws.db_path.exists():
             for platform, items in self.items.items():
+                if not items:  # an envelope with nothing in it is a rejection: the platform has no posts here
+                    continue
                 envelope = {"account": "acme", "platform": platform, "scraped_at": "2026-11-30T08:00:00Z",
                             "items": items}
                 path = self.ws.raw_path(platform, "acme", "20261130T080000Z")

@@ -69,6 +69,7 @@ def test_one_file_per_account_and_all_html_last(world):
         html = page.read_text()
         assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", html), page.name
         assert html.count("vegaEmbed") >= 1 and len(html) < 3_000_000
+        assert "- = not known: the platform does not publish it" in html  # what a dash means
 
 
 @browser_test

@@ -240,13 +240,16 @@ def test_disk_full_while_writing_insights_keeps_the_old_files(proposals):
 
 def test_disk_full_while_writing_an_envelope_writes_no_partial_file(tmp_path):
     from tests.fake_apify import (FakeApify, instagram_items, instagram_post_scraper, instagram_profile_record,
-                                  instagram_profile_scraper, tiktok_items, tiktok_profile_scraper)
-    from tests.test_scrape import IG_POSTS, IG_PROFILE, TIKTOK, TOKEN, quick_retries, write_accounts
+                                  instagram_profile_scraper, instagram_reel_scraper, tiktok_items,
+                                  tiktok_profile_scraper)
+    from tests.test_scrape import IG_POSTS, IG_PROFILE, IG_REELS, TIKTOK, TOKEN, quick_retries, write_accounts
     ws = write_accounts(tmp_path / "ws", {"alpha": {"tiktok": "alpha", "instagram": "alpha"}})
     quick_retries(ws.root)
     with FakeApify(TOKEN) as fake:
         fake.actors[TIKTOK] = tiktok_profile_scraper({"alpha": tiktok_items("alpha", 30, 7_100_000_000_000_000_000)})
-        fake.actors[IG_POSTS] = instagram_post_scraper({"alpha": instagram_items("alpha", 3, 3_100_000_000)})
+        instagram = {"alpha": instagram_items("alpha", 3, 3_100_000_000)}
+        fake.actors[IG_POSTS] = instagram_post_scraper(instagram)
+        fake.actors[IG_REELS] = instagram_reel_scraper(instagram)
         fake.actors[IG_PROFILE] = instagram_profile_scraper({"alpha": instagram_profile_record("alpha", 900)})
         env = {"APIFY_TOKEN": TOKEN, "APIFY_API_BASE_URL": fake.url}
         run_step("scrape", ws.root, env=env)

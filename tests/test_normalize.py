@@ -28,9 +28,13 @@ def test_tiktok_slideshow_item(tiktok_items):
         "post_url": "https://www.tiktok.com/@mymomskills/video/7535448384170331414",
         "caption": "5 bedtime habits that changed our nights\n\nSave this for tonight",
         "media_type": "slideshow", "media_slide_count": 3, "is_pinned": 1,
+        "owner_username": "mymomskills", "duration_s": None, "music_id": "0", "music_name": "original sound",
+        "music_original": 0, "hashtags": "[]", "product_type": None, "is_ad": 0, "is_sponsored": 0,
     }
     assert item.metrics == {"views": 348100, "plays": None, "likes": 3951, "comments": 111,
-                            "shares": 38, "saves": 105}
+                            "shares": 38, "saves": 105, "reposts": None}
+    # TikTok shows no separate plays; this clockworks layout carries no repostCount
+    assert item.missing == {"plays": "not_published", "reposts": "not_delivered"}
     assert item.published == datetime(2025, 8, 6, 12, 28, 22, tzinfo=timezone.utc)
 
 
@@ -53,7 +57,9 @@ def test_tiktok_hostile_fields_become_null(tiktok_items):
     assert item.post["is_pinned"] == 0         # 1 is not True
     assert item.published is None
     assert item.metrics == {"views": None, "plays": None, "likes": None, "comments": None,
-                            "shares": None, "saves": 3}
+                            "shares": None, "saves": 3, "reposts": None}
+    assert item.missing == {"views": "invalid", "plays": "not_published", "likes": "invalid",
+                            "comments": "not_delivered", "shares": "invalid", "reposts": "not_delivered"}
 
 
 def test_instagram_sidecar_has_no_views_saves_or_shares(instagram_items):
@@ -62,7 +68,9 @@ def test_instagram_sidecar_has_no_views_saves_or_shares(instagram_items):
     assert item.post["media_type"] == "carousel"
     assert item.post["media_slide_count"] == 5
     assert item.metrics == {"views": None, "plays": None, "likes": 39779, "comments": 135,
-                            "shares": None, "saves": None}
+                            "shares": None, "saves": None, "reposts": None}
+    assert item.missing == {"views": "not_published", "plays": "not_published", "shares": "not_delivered",
+                            "saves": "not_published", "reposts": "not_published"}
 
 
 def test_instagram_reel_keeps_views_and_plays_and_hidden_likes_are_null(instagram_items):
@@ -71,7 +79,9 @@ def test_instagram_reel_keeps_views_and_plays_and_hidden_likes_are_null(instagra
     assert item.post["is_pinned"] == 1
     assert item.post["post_url"] == "https://www.instagram.com/p/DZ3reelAAAA/"
     assert item.metrics == {"views": 41365, "plays": 241820, "likes": None, "comments": 12,
-                            "shares": None, "saves": None}
+                            "shares": None, "saves": None, "reposts": None}
+    assert item.missing["likes"] == "hidden"
+    assert (item.post["duration_s"], item.post["product_type"]) == (30.2, "clips")
 
 
 def test_instagram_image_and_offset_timestamp(instagram_items):

@@ -48,14 +48,12 @@ What is checked, in README.md and every docs/*.md:
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from scripts.core import schedule
 from scripts.core.workspace import PLATFORMS, REC_STATES, Workspace

@@ -242,3 +242,10 @@ def test_a_broken_insights_file_is_one_line_and_the_report_goes_on(world, tmp_pa
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and str(ws.insights_path(account)) in result.stderr
     assert title(OVERVIEW_QUERY) in result.stdout and "Pending recommendations" in result.stdout
+
+
+def test_a_dash_is_explained_wherever_a_table_shows_one(world):
+    """Instagram publishes no saves: the formats table shows '-' there, and says what it means."""
+    text = report(world, "--account", world.account_names()[0], "--focus", "formats").stdout
+    assert " - " in text or "│ -" in text
+    assert "- = not known: the platform does not publish it" in " ".join(text.split())

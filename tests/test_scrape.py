@@ -18,12 +18,14 @@ from scripts.dev.demo import build_workspace
 from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.conftest import DEMO_END, run_step
 from tests.fake_apify import (FakeApify, instagram_items, instagram_post_scraper, instagram_profile_record,
-                              instagram_profile_scraper, tiktok_items, tiktok_profile_scraper)
+                              instagram_profile_scraper, instagram_reel_scraper, real_items, tiktok_items,
+                              tiktok_profile_scraper, with_items)
 
 TOKEN = "apify_api_FAKE_SECRET_123"
 REPO_SETTINGS = load_settings(PROJECT_DIR / "scrape.yml")
 TIKTOK = REPO_SETTINGS.platforms["tiktok"].posts.actor
 IG_POSTS = REPO_SETTINGS.platforms["instagram"].posts.actor
+IG_REELS = REPO_SETTINGS.platforms["instagram"].reels.actor
 IG_PROFILE = REPO_SETTINGS.platforms["instagram"].profile.actor
 # account -> {platform: handle}; alpha's Instagram handle differs from its folder name
 ACCOUNTS = {"alpha": {"tiktok": "alpha", "instagram": "alpha_ig"},
@@ -47,10 +49,12 @@ def world():
               "gamma": tiktok_items("gamma", 5, 7_300_000_000_000_000_000)}
     instagram = {"alpha_ig": instagram_items("alpha_ig", 14, 3_100_000_000),
                  "beta": instagram_items("beta", 8, 3_200_000_000)}
-    records = {"alpha_ig": instagram_profile_record("alpha_ig", 5400), "beta": instagram_profile_record("beta", 870)}
+    records = {h: instagram_profile_record(h, followers, instagram[h]) for h, followers in (("alpha_ig", 5400),
+                                                                                             ("beta", 870))}
     with FakeApify(TOKEN, page_size=25) as fake:
         fake.actors[TIKTOK] = tiktok_profile_scraper(tiktok)
         fake.actors[IG_POSTS] = instagram_post_scraper(instagram)
+        fake.actors[IG_REELS] = instagram_reel_scraper(instagram)   # the videos of the same catalogue
         fake.actors[IG_PROFILE] = instagram_profile_scraper(records)
         yield World(fake, tiktok, instagram, records)
 
@@ -101,15 +105,29 @@ def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
+def runs_of(fake: FakeApify, actor: str) -> list[dict]:
+    return [r for r in fake.runs.values() if r["actId"] == actor.replace("/", "~")]
+
+
+def served(fake: FakeApify, actor: str, owner: str | None = None) -> list[dict]:
+    """What the actor's one run pushed (optionally only the items `owner` owns), as the API sent it."""
+    [run] = runs_of(fake, actor)
+    return [i for i in fake.datasets[run["defaultDatasetId"]] if owner is None or i.get("ownerUsername") == owner]
+
+
 def test_one_run_per_platform_items_split_per_account(ws, world):
     result = scrape(ws, world)
     assert result.returncode == 0, result.stderr
     fake = world.fake
-    assert [len(fake.runs_started(a)) for a in (TIKTOK, IG_POSTS, IG_PROFILE)] == [1, 1, 1]
+    assert [len(fake.runs_started(a)) for a in (TIKTOK, IG_POSTS, IG_REELS, IG_PROFILE)] == [1, 1, 1, 1]
     tiktok_start = fake.runs_started(TIKTOK)[0]
     assert tiktok_start["body"]["profiles"] == ["alpha", "beta", "gamma"]
     assert tiktok_start["body"]["excludePinnedPosts"] is False
     assert fake.runs_started(IG_POSTS)[0]["body"]["username"] == ["alpha_ig", "beta"]
+    reels_start = fake.runs_started(IG_REELS)[0]
+    assert reels_start["body"]["username"] == ["alpha_ig", "beta"] and reels_start["body"]["resultsLimit"] == 30
+    assert reels_start["query"]["maxItems"] == "80" and reels_start["query"]["maxTotalChargeUsd"] == "0.50"
+    assert fake.runs_started(IG_PROFILE)[0]["body"]["usernames"] == ["alpha_ig", "beta"]
     assert tiktok_start["query"]["timeout"] == "1800"  # run timeout and charge cap from scrape.yml
     assert tiktok_start["query"]["maxTotalChargeUsd"] == "0.75" and tiktok_start["query"]["maxItems"] == "120"
     assert all(r["headers"]["authorization"] == f"Bearer {TOKEN}" for r in fake.requests)
@@ -132,9 +150,14 @@ def test_one_run_per_platform_items_split_per_account(ws, world):
     shares = sum(found[("tiktok", a)][0]["source"]["usage_total_usd"] for a in ("alpha", "beta", "gamma"))
     assert shares == pytest.approx(tiktok_run["usageTotalUsd"])  # one run's cost, split, never counted 3x
     beta_ig = found[("instagram", "beta")][0]
-    assert beta_ig["items"] == world.instagram["beta"]
+    reels = served(fake, IG_REELS, "beta")   # the slim post items carry no views; the reels do
+    assert len(reels) == 3 and all({"videoViewCount", "videoPlayCount"} <= set(r) for r in reels)
+    assert beta_ig["items"] == world.instagram["beta"] + reels + [world.records["beta"]]   # posts, reels, record
+    assert [len(p["childPosts"]) for p in beta_ig["items"][-1]["latestPosts"] if p["type"] == "Sidecar"] == [4, 4, 4]
     assert beta_ig["profile"] == {"followers": 870, "following": 80, "likes_total": None, "posts_total": 120}
-    assert [r["actor"] for r in beta_ig["source"]["runs"]] == [IG_POSTS, IG_PROFILE]
+    assert [(r["role"], r["actor"]) for r in beta_ig["source"]["runs"]] == [
+        ("posts", IG_POSTS), ("reels", IG_REELS), ("profile", IG_PROFILE)]
+    assert beta_ig["source"]["missing_runs"] == [] and beta_ig["source"]["item_count"] == 8 + 3 + 1
     assert "Scraped 30 posts for alpha (tiktok), 30 new" in result.stdout
     assert "Scraped 14 posts for alpha (instagram), 14 new" in result.stdout
     assert TOKEN.encode() not in b"".join(p.read_bytes() for p in files_under(ws.root))
@@ -162,7 +185,7 @@ def test_repeat_scrapes_write_new_envelopes_and_count_only_new_posts(ws, world):
         ("tiktok", "alpha"): 3, ("tiktok", "beta"): 3, ("tiktok", "gamma"): 3}
     load = run_step("load", ws.root)
     assert "Loaded 15 items for beta (tiktok), 3 new posts" in load.stdout
-    assert len(world.fake.runs_started()) == 9   # three scrapes, three runs each
+    assert len(world.fake.runs_started()) == 12   # three scrapes, four runs each (one per actor)
 
 
 def test_failed_run_reports_that_platform_and_writes_the_other(ws, world):
@@ -172,11 +195,14 @@ def test_failed_run_reports_that_platform_and_writes_the_other(ws, world):
     assert result.returncode == 1
     errors = error_lines(result)
     assert any(line.startswith("scrape: error: tiktok: ") and "ended FAILED" in line for line in errors)
-    assert any("instagram: " in line and "ended TIMED-OUT" in line for line in errors)
+    assert any("instagram: " in line and "ended TIMED-OUT" in line and "lack its follower counts" in line
+               for line in errors)
     found = envelopes(ws)
     assert sorted(found) == [("instagram", "alpha"), ("instagram", "beta")]
-    assert found[("instagram", "alpha")][0]["profile"] is None   # the profile run failed
-    assert found[("instagram", "alpha")][0]["items"] == world.instagram["alpha_ig"]
+    alpha = found[("instagram", "alpha")][0]
+    assert alpha["profile"] is None   # the profile run failed
+    assert alpha["items"] == world.instagram["alpha_ig"] + served(world.fake, IG_REELS, "alpha_ig")
+    assert [m["role"] for m in alpha["source"]["missing_runs"]] == ["profile"]
     assert not (ws.raw_dir / "tiktok").exists()
 
 
@@ -214,7 +240,7 @@ def test_empty_profile_and_missing_account_are_reported_by_name(ws, world):
     found = envelopes(ws)
     assert ("tiktok", "beta") not in found and ("instagram", "beta") not in found
     assert sorted(found) == [("instagram", "alpha"), ("tiktok", "alpha"), ("tiktok", "gamma")]
-    assert all(i["ownerUsername"] != "not_beta" for e in found[("instagram", "alpha")] for i in e["items"])
+    assert all(i.get("ownerUsername") != "not_beta" for e in found[("instagram", "alpha")] for i in e["items"])
 
 
 def test_hostile_items_stay_inside_data_raw_and_go_to_known_accounts_only(ws, world):
@@ -240,7 +266,7 @@ def test_hostile_items_stay_inside_data_raw_and_go_to_known_accounts_only(ws, wo
     assert alpha["items"][0]["text"] == "<script>alert(1)</script> ../../etc/passwd"   # verbatim
     assert all(item["id"] not in {"7998", "7997", "7996"} for e in envelopes(ws).values() for env in e
                for item in env["items"])
-    owners = [i["ownerUsername"] for i in envelopes(ws)[("instagram", "alpha")][0]["items"]]
+    owners = [i.get("ownerUsername") for i in envelopes(ws)[("instagram", "alpha")][0]["items"]]
     assert "ALPHA_IG" in owners and "../../alpha_ig" not in owners  # handles are case-insensitive
     assert "5 item(s) owned by no account" in result.stderr and "1 item(s) owned by no account" in result.stderr
 
@@ -265,7 +291,7 @@ def test_token_from_the_workspace_env_file_and_a_wrong_token(ws, world, monkeypa
     assert wrong.returncode == 1
     assert all("HTTP 401" in line and "WRONG_TOKEN" not in line for line in error_lines(wrong))
     assert len(error_lines(wrong)) == 2   # one per platform
-    assert len(world.fake.runs_started()) == 3
+    assert len(world.fake.runs_started()) == 4
 
 
 def test_bad_settings_file_is_one_line_and_nothing_runs(ws, world):
@@ -277,6 +303,117 @@ def test_bad_settings_file_is_one_line_and_nothing_runs(ws, world):
     [line] = error_lines(result)
     assert f"{ws.root / 'scrape.yml'}: platforms.tiktok.posts.max_charge_usd: Extra inputs" in line
     assert world.fake.requests == [] and not ws.raw_dir.exists()
+
+
+# --- Instagram: three actors, collabs, error items, a failed run, shares, cost -----------------
+def as_collab_of(item: dict, handle: str) -> dict:
+    """A real collab item (owned by the partner) re-pointed at one of our handles in coauthorProducers."""
+    return {**item, "coauthorProducers": [{**p, "username": handle} for p in item["coauthorProducers"]]}
+
+
+def test_a_collab_owned_by_another_account_reaches_ours(ws, world):
+    real = real_items("collab--pakuwonmall-post-scraper-basic-2026-08.json")  # owners crunchmate.id, kopisikaya
+    collabs = [as_collab_of(item, "alpha_ig") for item in real[:2]]           # an image and a reel
+    stranger = {k: v for k, v in real[2].items() if k != "coauthorProducers"}  # the same shape, no collab
+    world.instagram["alpha_ig"][1:1] = [*collabs, stranger]
+    result = scrape(ws, world)
+    assert result.returncode == 0, result.stderr
+    alpha = envelopes(ws)[("instagram", "alpha")][0]
+    assert [i for i in alpha["items"] if i.get("ownerUsername") == "crunchmate.id"] == [
+        *collabs, *served(world.fake, IG_REELS, "crunchmate.id")]   # verbatim, and the reel run's copy too
+    assert len(served(world.fake, IG_REELS, "crunchmate.id")) == 1
+    [posts_run] = runs_of(world.fake, IG_POSTS)
+    assert (f"scrape: warning: instagram posts: {IG_POSTS} run {posts_run['id']}: 1 item(s) owned by no account "
+            "we scrape ('kopisikaya'); not written") in result.stderr
+    assert all(i.get("ownerUsername") != "kopisikaya" for e in envelopes(ws).values() for env in e
+               for i in env["items"])
+
+
+def test_error_items_go_to_the_account_they_name_and_the_rest_are_reported_once(ws, world):
+    not_found = real_items("error--post-scraper-not-found-2026-08.json")   # a bad handle, a bad post URL
+    beta_gone = {**not_found[0], "url": "https://www.instagram.com/beta/", "username": "beta"}
+    no_items = {**real_items("error--no-items-hand-made.json")[0],        # hand-made shape, see its provenance
+                "inputUrl": "https://www.instagram.com/ALPHA_IG/"}
+    world.instagram["beta"] = [beta_gone]                  # the post scraper finds no beta today
+    world.fake.actors[IG_REELS] = with_items(world.fake.actors[IG_REELS], [no_items, *not_found])
+    result = scrape(ws, world)
+    found = envelopes(ws)
+    beta = found[("instagram", "beta")][0]
+    assert beta["items"] == [beta_gone, world.records["beta"]]   # for load to count and report
+    alpha = found[("instagram", "alpha")][0]
+    assert no_items in alpha["items"] and alpha["items"].index(no_items) > len(world.instagram["alpha_ig"])
+    [warning] = [line for line in result.stderr.splitlines() if "error item(s)" in line]
+    [reels_run] = runs_of(world.fake, IG_REELS)
+    assert warning.startswith(f"scrape: warning: instagram reels: {IG_REELS} run {reels_run['id']}: 2 error item(s)")
+    assert "not_found: Post does not exist for https://www.instagram.com/p/ZZZZZZZZZZZ/" in warning
+    assert not any(i in env["items"] for e in found.values() for env in e for i in not_found)
+    [line] = error_lines(result)
+    assert line.startswith("scrape: error: instagram/beta: no items for profile 'beta'")
+    assert line.endswith("the actor says: not_found: Post does not exist for https://www.instagram.com/beta/")
+
+
+@pytest.mark.parametrize("how", ["FAILED", "TIMED-OUT", "HTTP 500"])
+def test_a_failed_reel_run_still_writes_the_posts_envelopes_and_says_what_they_lack(ws, world, how):
+    if how == "HTTP 500":
+        world.fake.fail("POST", r"/apify~instagram-reel-scraper/runs$", status=500, times=99)
+    else:
+        world.fake.final_status[IG_REELS] = how
+    result = scrape(ws, world)
+    assert result.returncode == 1
+    [line] = error_lines(result)
+    assert line.startswith(f"scrape: error: instagram: {IG_REELS}: ") and (how in line or "ended" in line)
+    assert line.endswith("; instagram envelopes lack its reel views and shares")
+    found = envelopes(ws)
+    assert len(found) == 5   # every account, both platforms
+    alpha = found[("instagram", "alpha")][0]
+    assert alpha["items"] == world.instagram["alpha_ig"] + [world.records["alpha_ig"]]
+    assert alpha["profile"]["followers"] == 5400
+    [missing] = alpha["source"]["missing_runs"]
+    assert missing["role"] == "reels" and missing["actor"] == IG_REELS and missing["error"] in line
+    ran = [(r["role"], r["status"]) for r in alpha["source"]["runs"]]
+    assert ran == [("posts", "SUCCEEDED")] + ([] if how == "HTTP 500" else [("reels", how)]) + [
+        ("profile", "SUCCEEDED")]
+
+
+def test_shares_are_bought_only_when_scrape_yml_turns_them_on(ws, world):
+    assert "\n        # includeSharesCount: true\n" in (PROJECT_DIR / "scrape.yml").read_text()  # off, one line away
+    assert scrape(ws, world).returncode == 0
+    assert all("includeSharesCount" not in r["body"] for r in world.fake.runs_started())
+    assert not [i for i in latest_items(ws, "instagram", "alpha") if "sharesCount" in i]
+    settings = yaml.safe_load((ws.root / "scrape.yml").read_text())
+    settings["platforms"]["instagram"]["reels"]["input"]["includeSharesCount"] = True
+    (ws.root / "scrape.yml").write_text(yaml.safe_dump(settings))
+    time.sleep(1.05)  # a new stamp
+    assert scrape(ws, world).returncode == 0
+    assert world.fake.runs_started(IG_REELS)[-1]["body"]["includeSharesCount"] is True
+    others = [r["body"] for a in (TIKTOK, IG_POSTS, IG_PROFILE) for r in world.fake.runs_started(a)]
+    assert len(others) == 6 and not [b for b in others if "includeSharesCount" in b]
+    shared = [i for i in latest_items(ws, "instagram", "alpha") if "sharesCount" in i]
+    assert len(shared) == 5 and all(i["productType"] == "clips" for i in shared)
+
+
+def test_every_run_logs_its_cost_and_the_envelopes_share_it_out(ws, world):
+    result = scrape(ws, world)
+    assert result.returncode == 0, result.stderr
+    found = envelopes(ws)
+    for platform, role, actor in [("tiktok", "posts", TIKTOK), ("instagram", "posts", IG_POSTS),
+                                  ("instagram", "reels", IG_REELS), ("instagram", "profile", IG_PROFILE)]:
+        [run] = runs_of(world.fake, actor)
+        count = len(served(world.fake, actor))
+        assert (f"scrape: {platform} {role}: {actor} run {run['id']} SUCCEEDED, {count} items for "
+                f"{len(run_input_handles(world.fake, actor))} profiles, ${run['usageTotalUsd']:.4f} "
+                f"(actor-start 1, result {count})") in result.stdout
+        logged = [r for e in found.values() for env in e for r in env["source"]["runs"] if r["run_id"] == run["id"]]
+        assert logged and all(r["usage_total_usd"] == run["usageTotalUsd"] and r["role"] == role for r in logged)
+    ig_runs = sum(r["usageTotalUsd"] for a in (IG_POSTS, IG_REELS, IG_PROFILE) for r in runs_of(world.fake, a))
+    shares = sum(found[("instagram", a)][0]["source"]["usage_total_usd"] for a in ("alpha", "beta"))
+    assert shares == pytest.approx(ig_runs, abs=1e-5)   # three runs' cost, split by items, nothing counted twice
+
+
+def run_input_handles(fake: FakeApify, actor: str) -> list[str]:
+    [start] = fake.runs_started(actor)
+    body = start["body"]
+    return next(v for k, v in body.items() if k in ("profiles", "username", "usernames"))
 
 
 # --- make daily, end to end -----------------------------------------------------------------
@@ -303,6 +440,7 @@ def test_make_daily_scrapes_loads_and_backfills_without_leaking_the_token(tmp_pa
     with FakeApify(TOKEN) as fake:
         fake.actors[TIKTOK] = tiktok_profile_scraper(tiktok)
         fake.actors[IG_POSTS] = instagram_post_scraper(instagram)
+        fake.actors[IG_REELS] = instagram_reel_scraper(instagram)
         fake.actors[IG_PROFILE] = instagram_profile_scraper({a: instagram_profile_record(a, 4000) for a in accounts})
         first = make_daily(ws, fake)
         assert first.returncode == 0, first.stdout + first.stderr
@@ -316,7 +454,7 @@ def test_make_daily_scrapes_loads_and_backfills_without_leaking_the_token(tmp_pa
         stored = {r["post_id"] for r in db.query("SELECT post_id FROM posts")}
         assert new_ids <= stored
         runs = {r["run_id"] for r in db.query("SELECT run_id FROM scrape_runs WHERE run_id LIKE 'run%'")}
-        assert len(runs) == 2 and len(fake.runs_started()) == 3   # posts runs; the profile run is in source.runs
+        assert len(runs) == 2 and len(fake.runs_started()) == 4   # posts runs; reels and profile are in source.runs
         followers = db.execute("SELECT followers FROM profile_snapshots WHERE platform = 'instagram' "
                                "ORDER BY scraped_at DESC LIMIT 1").fetchone()[0]
         assert followers == 4000

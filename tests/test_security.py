@@ -79,14 +79,16 @@ def test_tokens_are_never_written_anywhere(tmp_path):
     """make daily, weekly and apply with both keys, against the fake Apify and Anthropic servers;
     then neither key may appear in any file of the workspace or in anything the runs printed."""
     from tests.fake_apify import (FakeApify, instagram_post_scraper, instagram_profile_record,
-                                  instagram_profile_scraper, tiktok_profile_scraper)
-    from tests.test_scrape import IG_POSTS, IG_PROFILE, TIKTOK, latest_items
+                                  instagram_profile_scraper, instagram_reel_scraper, tiktok_profile_scraper)
+    from tests.test_scrape import IG_POSTS, IG_PROFILE, IG_REELS, TIKTOK, latest_items
     ws = build_demo(tmp_path / "ws", days=30, accounts=2, steps=())
     accounts = ws.account_names()
     outputs = []
     with FakeApify(APIFY_TOKEN) as apify, FakeAnthropic() as claude:
         apify.actors[TIKTOK] = tiktok_profile_scraper({a: latest_items(ws, "tiktok", a) for a in accounts})
-        apify.actors[IG_POSTS] = instagram_post_scraper({a: latest_items(ws, "instagram", a) for a in accounts})
+        instagram = {a: latest_items(ws, "instagram", a) for a in accounts}
+        apify.actors[IG_POSTS] = instagram_post_scraper(instagram)
+        apify.actors[IG_REELS] = instagram_reel_scraper(instagram)
         apify.actors[IG_PROFILE] = instagram_profile_scraper({a: instagram_profile_record(a, 900) for a in accounts})
         claude.answers = [(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
                           (200, claude_suggests_an_experiment)]
@@ -96,7 +98,7 @@ def test_tokens_are_never_written_anywhere(tmp_path):
             result = make(target, ws, env=env)
             outputs.append(result.stdout + result.stderr)
             assert result.returncode == 0, outputs[-1][-3000:]
-        assert len(apify.runs_started()) == 3 and len(claude.requests) == len(accounts)
+        assert len(apify.runs_started()) == 4 and len(claude.requests) == len(accounts)
     assert "Claude unavailable" in outputs[-1]   # the first account fell back to the rules
     [claude_rec] = [p for p in ws.rec_dir("pending").glob("*.json") if read_json(p)["source"].startswith("claude:")]
     claude_rec.rename(ws.rec_dir("approved") / claude_rec.name)

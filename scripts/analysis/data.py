@@ -11,12 +11,12 @@ from datetime import datetime
 import numpy as np
 
 from scripts.core.timeutil import parse_utc
+# the interactions each platform publishes on every post (engagement for the 80/20 dimension)
+from scripts.sources.normalize import PUBLISHED_INTERACTIONS
 
 # the metric every comparison ranks by: TikTok publishes views for every post; Instagram
 # publishes none for images and carousels, so likes stand in there
 PRIMARY_METRIC = {"tiktok": "views", "instagram": "likes"}
-# the interactions each platform publishes (engagement for the 80/20 dimension)
-PUBLISHED_INTERACTIONS = {"tiktok": ("likes", "comments", "shares", "saves"), "instagram": ("likes", "comments")}
 METRICS = ("views", "likes", "comments", "shares", "saves")
 DAY = 7                         # the age every comparison is made at (v_post_day7)
 EARLY_AGE = 3                   # growth curves: the share of later views that came after day 3 ...
@@ -30,7 +30,9 @@ TEXT_COLUMNS = ("format", "content_pillar", "hook_style", "cta", "topic")
 DAY7_SQL = """
 SELECT platform, post_id, published_at, published_local, topic, format, content_pillar,
        hook_style, cta, hook_score, slide_count, views, likes, comments, shares, saves
-FROM v_post_day7 WHERE account_name = :account ORDER BY platform, published_at, post_id
+FROM v_post_day7 WHERE account_name = :account
+  AND is_collab = 0  -- collabs reached another account's audience too: not evidence about our levers
+ORDER BY platform, published_at, post_id
 """
 AGE_SQL = "SELECT post_id, views, likes FROM v_metrics_at_age WHERE account_name = :account AND age_day = :age"
 POSTS_SQL = """

@@ -31,7 +31,7 @@ from scripts.core.problems import Problems
 from scripts.proposals.decide import short_id
 from scripts.proposals.recfiles import RecFile, describe_patch
 from scripts.outputs.queries import run_query
-from scripts.outputs.report import TOP_FINDINGS, known_accounts, pending_recs, platform_label, read_findings_file
+from scripts.outputs.report import MISSING_LEGEND, TOP_FINDINGS, known_accounts, pending_recs, platform_label, read_findings_file
 from scripts.core.timeutil import to_iso, utc_now
 from scripts.core.workspace import Workspace
 
@@ -210,6 +210,7 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     has_data = db is not None and db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None
     # the nav links only the pages this run writes: no data, no account pages
     common = {"accounts": accounts if has_data else [], "generated_at": to_iso(utc_now()), "bundle": vega_bundle(),
+              "missing_legend": MISSING_LEGEND,
               "versions": bundle_versions(),
               "data_through": db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0] if db else None}
     data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None

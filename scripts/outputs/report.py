@@ -48,6 +48,9 @@ OVERVIEW_QUERY = "account_overview"
 TOP_FINDINGS = 5
 SHORT_TEXT = 24  # text columns up to this wide never wrap (names, dates); longer ones wrap
 TERMINAL_HIDDEN = {"post_url"}  # links are for clicking: Datasette and the dashboard show them
+# what a dash in any table means (the reason per post and metric: the v_missing_metrics view)
+MISSING_LEGEND = ("- = not known: the platform does not publish it, the scraper did not deliver it, or the "
+                  "owner hid it (why, post by post: the v_missing_metrics view); never counted as 0")
 NO_DATA = "no data yet: run make daily (or make load with envelopes in data/raw/), or make demo to try it on demo data"
 
 
@@ -109,11 +112,11 @@ def result_table(result: Result, limit: int, one_account: bool) -> Table:
         table.add_column(result.columns[i], justify="right" if numeric else "left", no_wrap=short)
     for row in result.rows[:limit]:
         table.add_row(*(Text(printable(cell(row[i]))) for i in keep))  # Text: brackets in captions are not markup
+    notes = [MISSING_LEGEND] if any(row[i] is None for row in result.rows[:limit] for i in keep) else []
     if len(result.rows) > limit:
-        table.caption = (f"... {len(result.rows) - limit} more rows: --limit {len(result.rows)}, "
-                         f"or the canned query '{result.name}' in Datasette")
-    if not result.rows:
-        table.caption = "no rows"
+        notes.append(f"... {len(result.rows) - limit} more rows: --limit {len(result.rows)}, "
+                     f"or the canned query '{result.name}' in Datasette")
+    table.caption = ("\n".join(notes) or None) if result.rows else "no rows"
     return table
 
 

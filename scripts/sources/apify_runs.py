@@ -32,6 +32,9 @@ NO_TOKEN = (f"no Apify token: set {TOKEN_VAR} in the environment or in a .env fi
 
 
 # --- settings -------------------------------------------------------------------------------
+ROLES = ("posts", "reels", "profile")  # the runs a platform may have, in envelope order
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
 
@@ -70,7 +73,12 @@ class ActorSettings(_Strict):
 
 class PlatformSettings(_Strict):
     posts: ActorSettings
+    reels: ActorSettings | None = None    # a reel run for views (Instagram): the post scraper has none
     profile: ActorSettings | None = None  # a separate profile run (Instagram); TikTok items carry it
+
+    def runs(self) -> list[tuple[str, ActorSettings]]:
+        """(role, settings) of every configured run, posts first: the order items reach an envelope."""
+        return [(role, settings) for role in ROLES if (settings := getattr(self, role)) is not None]
 
 
 class ScrapeSettings(_Strict):
@@ -124,7 +132,7 @@ def connect(ws: Workspace) -> Connection | None:
 @dataclass(frozen=True)
 class Job:
     platform: str
-    role: str                 # "posts" or "profile"
+    role: str                 # one of ROLES
     settings: ActorSettings
     handles: tuple[str, ...]  # every account's profile on this platform: one run covers them all
 

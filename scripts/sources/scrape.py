@@ -1,24 +1,27 @@
-"""make scrape: one Apify actor run per platform covering every account's profile, split into raw
-envelopes data/raw/<platform>/<account>/<stamp>.json (SPEC), items verbatim.
+"""make scrape: one Apify run per actor per day covering every account's profile (Instagram: posts,
+reels, profiles), split into raw envelopes data/raw/<platform>/<account>/<stamp>.json (SPEC): each
+holds every run's items for that account, verbatim, posts first.
 
-An item goes to the account whose configured handle equals the item's owner field; the file path
-is built from our own account name, never from item text, so no item can be written elsewhere.
-A failed run, an HTTP error after the client's retries, or an account with no items is reported
-by name; everything else is still written and the step exits non-zero.
+An item goes to the account whose configured handle equals the item's owner field, or is among its
+collab partners (coauthorProducers); an error item to the account its input echo names. The file
+path is built from our own account name, never from item text, so no item can be written
+elsewhere. A failed run, an HTTP error after the client's retries, or an account with no items is
+reported by name; everything else is still written and the step exits non-zero.
 """
 from __future__ import annotations
 
 import sqlite3
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-
-from scripts.sources.apify_runs import (NO_TOKEN, Connection, Job, JobResult, ScrapeSettings, SettingsError,
-                                connect, load_settings, run_jobs, settings_path)
+from scripts.sources.apify_runs import (NO_TOKEN, ROLES, Connection, Job, JobResult, ScrapeSettings,
+                                        SettingsError, connect, load_settings, run_jobs, settings_path)
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.files import WriteFailed, read_json, write_json_atomic
-from scripts.sources.normalize import NORMALIZERS, count
+from scripts.sources.normalize import ERROR_ITEM, NORMALIZERS, count, handle, non_post
 from scripts.core.problems import Problems
+from scripts.core.textsafety import printable
 from scripts.core.timeutil import to_iso, to_stamp, utc_now
 from scripts.core.workspace import PLATFORMS, Workspace
 
@@ -34,48 +37,104 @@ def profiles_by_platform(configs: dict[str, AccountConfig], problems: Problems,
     """platform -> the profiles to scrape; a handle claimed by two accounts goes to the first only."""
     found: dict[str, list[Profile]] = {p: [] for p in PLATFORMS}
     for account, config in sorted(configs.items()):
-        for platform, handle in config.platform_profiles.items():
-            owner = next((p.account for p in found[platform] if p.handle.lower() == handle.lower()), None)
+        for platform, name in config.platform_profiles.items():
+            owner = next((p.account for p in found[platform] if p.handle.lower() == name.lower()), None)
             if owner:
                 problems.add(f"{ws.config_path(account)}: platform_profiles.{platform}: profile "
-                             f"{handle!r} is already account {owner}'s; not scraped for {account}")
+                             f"{name!r} is already account {owner}'s; not scraped for {account}")
                 continue
-            found[platform].append(Profile(account, handle))
+            found[platform].append(Profile(account, name))
     return {platform: profiles for platform, profiles in found.items() if profiles}
 
 
 def build_jobs(settings: ScrapeSettings, profiles: dict[str, list[Profile]]) -> list[Job]:
+    """One job per configured run of each platform, every profile of that platform in it."""
     jobs = []
     for platform, platform_profiles in profiles.items():
         configured = settings.platforms.get(platform)
         if configured is None:
             continue
         handles = tuple(p.handle for p in platform_profiles)
-        jobs.append(Job(platform, "posts", configured.posts, handles))
-        if configured.profile is not None:
-            jobs.append(Job(platform, "profile", configured.profile, handles))
+        jobs += [Job(platform, role, actor, handles) for role, actor in configured.runs()]
     return jobs
+
+
+# --- which account an item belongs to ---------------------------------------------------------
+ERROR_INPUT_FIELDS = ("inputUrl", "url", "username", "input")  # where error items echo their input
+POST_ROLES = ("posts", "reels")  # the runs whose items are posts; "profile" gives the profile record
+
+
+@dataclass
+class Split:
+    """One dataset divided among our accounts: each account's items (verbatim, dataset order),
+    the owners named by items nobody claims, and error items naming no profile we scrape."""
+    groups: dict[str, list[dict]]
+    strangers: list[str | None] = field(default_factory=list)
+    loose_errors: list[dict] = field(default_factory=list)
 
 
 def owner_of(item: dict, dotted: str) -> str | None:
     value = item
     for key in dotted.split("."):
         value = value.get(key) if isinstance(value, dict) else None
-    return value.strip().lstrip("@").lower() if isinstance(value, str) else None
+    return handle(value)
 
 
-def split_by_account(result: JobResult, profiles: list[Profile]) -> tuple[dict[str, list[dict]], list[str]]:
-    """account -> its items (verbatim, in dataset order), and the owners of items nobody claims."""
+def input_handle(value) -> str | None:
+    """The handle an error item's input echo names: a bare handle, or a profile URL's first segment
+    (a post URL gives 'p', which is nobody's)."""
+    if isinstance(value, str) and "://" in value:
+        value = urlsplit(value.strip()).path.strip("/").split("/")[0]
+    return handle(value)
+
+
+def is_error(platform: str, item) -> bool:
+    """An item the actor pushed instead of a result ({"error": "not_found", ...}), by load's own
+    rule (normalize.non_post), so scrape and load agree on what an error item is."""
+    return isinstance(item, dict) and non_post(platform, item) == ERROR_ITEM
+
+
+def coauthors(item: dict) -> list[str]:
+    """Collab partners: an Instagram collab owned by another account lists our handle here."""
+    producers = item.get("coauthorProducers")
+    if not isinstance(producers, list):
+        return []
+    return [h for p in producers if isinstance(p, dict) and (h := handle(p.get("username")))]
+
+
+def split_items(platform: str, items: list, owner_fields: tuple[str, ...], profiles: list[Profile]) -> Split:
+    """Each item to the account whose handle its owner field names (the first of `owner_fields`
+    the item has), or whose handle is among its collab partners; an error item to the account
+    whose handle its input echo names."""
     account_of = {p.handle.lower(): p.account for p in profiles}
-    groups: dict[str, list[dict]] = {p.account: [] for p in profiles}
-    strangers = []
-    for item in result.items:
-        owner = owner_of(item, result.job.settings.owner_field) if isinstance(item, dict) else None
-        if owner in account_of:
-            groups[account_of[owner]].append(item)
+    split = Split({p.account: [] for p in profiles})
+    for item in items:
+        if not isinstance(item, dict):
+            split.strangers.append(None)
+        elif is_error(platform, item):
+            _place_error(item, account_of, split)
         else:
-            strangers.append(owner)
-    return groups, strangers
+            _place_item(item, owner_fields, account_of, split)
+    return split
+
+
+def _place_error(item: dict, account_of: dict[str, str], split: Split) -> None:
+    handles = (input_handle(item.get(f)) for f in ERROR_INPUT_FIELDS)
+    account = next((account_of[h] for h in handles if h in account_of), None)
+    if account is None:
+        split.loose_errors.append(item)
+    else:
+        split.groups[account].append(item)
+
+
+def _place_item(item: dict, owner_fields: tuple[str, ...], account_of: dict[str, str], split: Split) -> None:
+    owner = next((o for f in owner_fields if (o := owner_of(item, f)) is not None), None)
+    names = ([owner] if owner else []) + coauthors(item)
+    accounts = dict.fromkeys(account_of[n] for n in names if n in account_of)  # a collab of two of ours: both
+    for account in accounts:
+        split.groups[account].append(item)
+    if not accounts:
+        split.strangers.append(owner)
 
 
 def tiktok_profile(items: list[dict], record: dict | None) -> dict | None:
@@ -138,61 +197,111 @@ def cost_share(result: JobResult | None, items: int, total: int, accounts: int) 
     return round(result.usage_total_usd * share, 6)
 
 
-def envelope_source(posts: JobResult, profile_run: JobResult | None, items: list, has_record: bool,
+def envelope_source(runs: list[JobResult], splits: dict[str, Split], account: str, item_count: int,
                     accounts: int) -> dict:
-    """The posts run's ids and status; the account's share of every run's cost; each run in full."""
-    parts = [cost_share(posts, len(items), len(posts.items), accounts)]
-    if profile_run is not None:
-        parts.append(cost_share(profile_run, int(has_record), len(profile_run.items), accounts))
+    """The posts run's ids and status; the account's share of every run's cost; each run in full,
+    and the runs whose items the envelope lacks (failed, or never started)."""
+    parts = [cost_share(run, len(splits[run.job.role].groups[account]) if run.job.role in splits else 0,
+                        len(run.items), accounts) for run in runs]
     known = [p for p in parts if p is not None]
-    return {**posts.source(), "item_count": len(items),
+    return {**runs[0].source(), "item_count": item_count,
             "usage_total_usd": round(sum(known), 6) if known else None,
-            "runs": [r.source() for r in (posts, profile_run) if r is not None and r.run_id]}
+            "runs": [{"role": r.job.role, **r.source()} for r in runs if r.run_id],
+            "missing_runs": [{"role": r.job.role, "actor": r.job.settings.actor, "error": r.error}
+                             for r in runs if r.error]}
 
 
-def report_strangers(platform: str, strangers: list) -> None:
-    if strangers:
-        shown = ", ".join(repr(s)[:40] if s else "no owner" for s in sorted(set(strangers), key=str)[:3])
-        print(f"scrape: warning: {platform}: {len(strangers)} item(s) owned by no account we scrape "
-              f"({shown}); not written", file=sys.stderr)
+def error_summary(item: dict) -> str:
+    said = ": ".join(str(item[k]) for k in ("error", "errorDescription") if item.get(k))
+    echo = next((item[f] for f in ERROR_INPUT_FIELDS if isinstance(item.get(f), str)), None)
+    return printable(said + (f" for {echo}" if echo else ""))[:120]
+
+
+def leftover_lines(split: Split) -> list[str]:
+    """What a split could not place, one line each: items owned by nobody we scrape, and error
+    items naming no profile we scrape. Neither is written anywhere, so this is their only trace."""
+    lines = []
+    if split.strangers:
+        shown = ", ".join(repr(s)[:40] if s else "no owner" for s in sorted(set(split.strangers), key=str)[:3])
+        lines.append(f"{len(split.strangers)} item(s) owned by no account we scrape ({shown}); not written")
+    if split.loose_errors:
+        shown = "; ".join(dict.fromkeys(error_summary(i) for i in split.loose_errors[:3]))
+        lines.append(f"{len(split.loose_errors)} error item(s) naming no profile we scrape ({shown}); not written")
+    return lines
+
+
+# what an envelope lacks when this run failed
+LOSSES = {"reels": "reel views and shares", "profile": "follower counts and carousel slides"}
+
+
+def platform_runs(results: dict[tuple[str, str], JobResult], platform: str) -> list[JobResult]:
+    return [results[(platform, role)] for role in ROLES if (platform, role) in results]
+
+
+def split_run(run: JobResult, profiles: list[Profile]) -> Split:
+    """The run's items per account; what it could not place is a warning, once per run."""
+    split = split_items(run.job.platform, run.items, (run.job.settings.owner_field,), profiles)
+    for line in leftover_lines(split):
+        print(f"scrape: warning: {run.job.platform} {run.job.role}: {run.job.settings.actor} run {run.run_id}: "
+              f"{line}", file=sys.stderr)
+    return split
 
 
 def write_platform(ws: Workspace, platform: str, profiles: list[Profile],
                    results: dict[tuple[str, str], JobResult], problems: Problems) -> int:
-    """One envelope per account with items (or a profile); returns the envelopes written."""
-    posts, profile_run = results[(platform, "posts")], results.get((platform, "profile"))
-    if posts.error:
-        problems.add(f"{platform}: {posts.error}; no {platform} envelopes written")
+    """One envelope per account with items (or a profile); returns the envelopes written. Without
+    the posts run nothing is written; without another run the envelopes say what they lack."""
+    runs = platform_runs(results, platform)
+    if runs[0].error:
+        problems.add(f"{platform}: {runs[0].error}; no {platform} envelopes written")
         return 0
-    records: dict[str, list[dict]] = {}
-    if profile_run is not None and profile_run.error:
-        problems.add(f"{platform}: {profile_run.error}; {platform} envelopes have no follower counts")
-    elif profile_run is not None:
-        records, _ = split_by_account(profile_run, profiles)
-    groups, strangers = split_by_account(posts, profiles)
-    report_strangers(platform, strangers)
+    for run in runs[1:]:
+        if run.error:
+            problems.add(f"{platform}: {run.error}; {platform} envelopes lack its {LOSSES[run.job.role]}")
+    splits = {run.job.role: split_run(run, profiles) for run in runs if not run.error}
     scraped = utc_now()
-    written = 0
-    for profile in profiles:
-        items, record = groups[profile.account], (records.get(profile.account) or [None])[0]
-        if not items:
-            problems.add(f"{platform}/{profile.account}: no items for profile {profile.handle!r} in run "
-                         f"{posts.run_id} (private, renamed, or skipped by the actor)")
-        if profile_run is not None and not profile_run.error and record is None:
-            problems.add(f"{platform}/{profile.account}: no profile record for {profile.handle!r} "
-                         f"in run {profile_run.run_id}")
-        envelope_profile = PROFILE_READERS[platform](items, record)
-        if not items and envelope_profile is None:
-            continue
-        new = post_ids(platform, items) - known_post_ids(ws, profile.account, platform)
-        envelope = {"account": profile.account, "platform": platform, "scraped_at": to_iso(scraped),
-                    "source": envelope_source(posts, profile_run, items, record is not None, len(profiles)),
-                    "profile": envelope_profile, "items": items}
-        if write_envelope(ws.raw_path(platform, profile.account, to_stamp(scraped)), envelope, problems):
-            written += 1
-            print(f"Scraped {len(post_ids(platform, items))} posts for {profile.account} ({platform}), "
-                  f"{len(new)} new")
-    return written
+    return sum(write_account(ws, platform, profile, runs, splits, problems, scraped, len(profiles))
+               for profile in profiles)
+
+
+def record_of(platform: str, splits: dict[str, Split], account: str) -> dict | None:
+    found = splits["profile"].groups[account] if "profile" in splits else []
+    return next((item for item in found if not is_error(platform, item)), None)
+
+
+def check_account(platform: str, profile: Profile, runs: list[JobResult], splits: dict[str, Split],
+                  problems: Problems) -> None:
+    got = splits["posts"].groups[profile.account]
+    if all(is_error(platform, item) for item in got):
+        said = "; ".join(dict.fromkeys(error_summary(i) for i in got[:3]))
+        problems.add(f"{platform}/{profile.account}: no items for profile {profile.handle!r} in run "
+                     f"{runs[0].run_id} (private, renamed, or skipped by the actor)"
+                     + (f"; the actor says: {said}" if said else ""))
+    if "profile" in splits and record_of(platform, splits, profile.account) is None:
+        profile_run = next(r for r in runs if r.job.role == "profile")
+        problems.add(f"{platform}/{profile.account}: no profile record for {profile.handle!r} "
+                     f"in run {profile_run.run_id}")
+
+
+def write_account(ws: Workspace, platform: str, profile: Profile, runs: list[JobResult],
+                  splits: dict[str, Split], problems: Problems, scraped, accounts: int) -> bool:
+    """The account's envelope: every run's items for it, posts first, then reels, then its record."""
+    check_account(platform, profile, runs, splits, problems)
+    account = profile.account
+    items = [item for role in ROLES if role in splits for item in splits[role].groups[account]]
+    posts = [item for role in POST_ROLES if role in splits for item in splits[role].groups[account]]
+    envelope_profile = PROFILE_READERS[platform](posts, record_of(platform, splits, account))
+    if not items and envelope_profile is None:
+        return False
+    ids = post_ids(platform, posts)
+    new = ids - known_post_ids(ws, account, platform)
+    envelope = {"account": account, "platform": platform, "scraped_at": to_iso(scraped),
+                "source": envelope_source(runs, splits, account, len(items), accounts),
+                "profile": envelope_profile, "items": items}
+    if not write_envelope(ws.raw_path(platform, account, to_stamp(scraped)), envelope, problems):
+        return False
+    print(f"Scraped {len(ids)} posts for {account} ({platform}), {len(new)} new")
+    return True
 
 
 def write_envelope(target, envelope: dict, problems: Problems) -> bool:
@@ -205,7 +314,8 @@ def write_envelope(target, envelope: dict, problems: Problems) -> bool:
 
 
 def describe_runs(results: dict[tuple[str, str], JobResult]) -> None:
-    for (platform, role), r in sorted(results.items()):
+    """One line per run with its real cost: the same line whether the run succeeded or not."""
+    for (platform, role), r in sorted(results.items(), key=lambda kv: (kv[0][0], ROLES.index(kv[0][1]))):
         if r.run_id is None:   # never started: its error is reported with the platform
             continue
         cost = f"${r.usage_total_usd:.4f}" if r.usage_total_usd is not None else "cost unknown"

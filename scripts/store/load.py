@@ -3,6 +3,10 @@
 One transaction per file; loading a file twice adds nothing; files already loaded and unchanged
 (same size and mtime) are skipped without being read. A malformed file is reported with its
 reason and moved to data/raw/_rejected/; the others still load and the step exits non-zero.
+Only the account's own posts (by its configured handle) and collabs listing it are stored; every
+other item of a file (error items, profile records, items without an id, other owners' posts) is
+counted in the file's one line on stdout and in raw_files.not_stored, and a file with nothing
+usable is rejected.
 Files are read and normalized in worker processes while this one writes, in order.
 """
 from __future__ import annotations
@@ -20,11 +24,12 @@ from pathlib import Path
 
 import jsonschema
 
-from scripts.core.config import load_accounts
+from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import open_db
 from scripts.core.files import UnreadableJson, read_json
-from scripts.sources.normalize import NORMALIZERS, ImpossibleValue, dedupe, profile_row, snapshot_row
+from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECORD, ImpossibleValue, ItemsRead,
+                                       NormalizedItem, handle, profile_row, read_items, snapshot_row)
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
@@ -43,6 +48,11 @@ class RejectedFile(ValueError):
 FUTURE_SKEW = timedelta(hours=1)
 
 
+# why an item of a file is not stored, besides the non-posts normalize tells apart
+FOREIGN = "owned by another account"
+LATE = "published after the scrape"
+
+
 @dataclass
 class FileResult:
     account: str
@@ -51,6 +61,7 @@ class FileResult:
     new_posts: int
     skipped: Counter   # reason -> items of this file not stored
     duplicates: int
+    line: str | None = None  # the file's report line, when it has more to say than "all stored"
 
 
 def read_envelope(path: Path, ws: Workspace) -> dict:
@@ -90,17 +101,97 @@ def scrape_time(envelope: dict, now: datetime) -> datetime:
     return scraped
 
 
-def normalized_items(envelope: dict) -> tuple[list, Counter]:
-    """The items the platform's reader makes posts of, and the count of the others, by reason."""
-    normalize = NORMALIZERS[envelope["platform"]]
-    parsed = []
-    for index, item in enumerate(envelope["items"]):
+def _is_ours(item: NormalizedItem, our_handle: str, our_ids: set) -> bool:
+    """Owned by our handle, or a collab listing it. An item that names no owner (older layouts)
+    is ours unless something in it contradicts that: its owner id differs from the one our own
+    items in the file carry. (TikTok items without authorMeta are read by webVideoUrl's @handle.)"""
+    if item.owner is not None:
+        return item.owner == our_handle or our_handle in item.coauthors
+    return not (item.owner_id and our_ids and item.owner_id not in our_ids)
+
+
+def owned_posts(read: ItemsRead, our_handle: str | None) -> list[NormalizedItem]:
+    """The posts this account may store, each with is_collab set. Its own: the owner is its
+    configured handle. A collab: another owner, with our handle among the co-authors; an own post
+    with co-authors is one too (either way another account's audience saw it). With no handle
+    configured, every post is kept (the file's line says so). Foreign posts are counted in read."""
+    our_ids = {p.owner_id for p in read.posts if p.owner == our_handle and p.owner_id} if our_handle else set()
+    kept = []
+    for item in read.posts:
+        if our_handle is not None and not _is_ours(item, our_handle, our_ids):
+            read.skipped[FOREIGN] += 1
+            owner = item.owner or f"owner id {item.owner_id}"
+            read.examples.setdefault(FOREIGN, f"{item.post['post_id']} by {owner}")
+            continue
+        foreign_owner = bool(item.owner and our_handle and item.owner != our_handle)
+        item.post["is_collab"] = int(foreign_owner or bool(item.coauthors - {item.owner, our_handle}))
+        kept.append(item)
+    return kept
+
+
+SINGULAR = {ERROR_ITEM: "error item", PROFILE_RECORD: "profile record", NO_ID: "item without an id"}
+
+
+def counted(n: int, reason: str) -> str:
+    """'1 error item', '2 error items', '1 published after the scrape'."""
+    return f"{n} {SINGULAR.get(reason, reason) if n == 1 else reason}"
+
+
+def _error_codes(read: ItemsRead) -> str:
+    return ", ".join(f"{code} x{n}" for code, n in read.errors.items())
+
+
+def not_stored_text(read: ItemsRead) -> str:
+    """'2 error items (not_found x2), 3 owned by another account (e.g. DcAOmP6yK2w by crunchmate.id)'."""
+    parts = []
+    for reason, n in read.skipped.items():
+        if not n:
+            continue
+        if reason == ERROR_ITEM:
+            parts.append(f"{counted(n, reason)} ({_error_codes(read)})")
+        else:
+            example = read.examples.get(reason)
+            parts.append(counted(n, reason) + (f" (e.g. {example})" if example else ""))
+    return ", ".join(parts)
+
+
+def nothing_usable(read: ItemsRead) -> str:
+    """The rejection of a file that holds no post and no profile counts."""
+    if not +read.skipped:
+        return "nothing usable: no items and no profile"
+    if set(+read.skipped) == {ERROR_ITEM}:
+        return f"nothing usable: only error items ({_error_codes(read)})"
+    return f"nothing usable (no post, no profile): {not_stored_text(read)}"
+
+
+def merged_text(n: int) -> str:
+    return f"{n} duplicate listing{'' if n == 1 else 's'} merged"
+
+
+def report_line(rel: str, items: int, posts: int, read: ItemsRead, note: str | None) -> str | None:
+    """The file's one line (stdout): every item not stored, by reason, and what was merged. None for
+    a file whose items were all stored (a post listed twice, pinned and latest, is normal: the
+    account's summary line counts those merges)."""
+    flagged = f"{read.partial} flagged {PARTIAL} (stored; what they lack is NULL with its reason)"
+    if not (+read.skipped or read.partial or note):
+        return None
+    parts = [f"not stored: {not_stored_text(read)}"] if +read.skipped else []
+    parts += [merged_text(read.duplicates)] if read.duplicates else []
+    parts += [flagged] if read.partial else []
+    parts += [note] if note else []
+    return f"{rel}: {items} items, {posts} posts; " + "; ".join(parts)
+
+
+def profile_counts(envelope: dict, read: ItemsRead, our_handle: str | None) -> dict | None:
+    """The profile_snapshots counters: the envelope's own (scrape wrote them), else those of a
+    profile record among the items that is this account's."""
+    if envelope.get("profile") is not None:
         try:
-            parsed.append(normalize(item))
+            return profile_row(envelope["profile"])
         except ImpossibleValue as exc:
-            raise RejectedFile(f"items/{index}: {exc}") from None
-    skipped = Counter({"not a post this platform's reader knows": sum(p is None for p in parsed)})
-    return [p for p in parsed if p is not None], skipped
+            raise RejectedFile(f"profile: {exc}") from None
+    return next((counts for owner, counts in read.profiles if our_handle is None or owner in (None, our_handle)),
+                None)
 
 
 def _owners(db, post_ids: list[str]) -> dict[str, tuple[str, str]]:
@@ -117,19 +208,34 @@ def _upsert_posts(db, rows: list[dict], existing: dict) -> int:
     touches backfill's columns, and a post missing from one scrape is not updated (never deleted)."""
     db.conn.executemany("""
         INSERT INTO posts (account_name, platform, post_id, post_url, caption, media_type,
-                           media_slide_count, is_pinned, published_at, published_local,
-                           first_seen_at, last_seen_at)
+                           media_slide_count, is_pinned, is_collab, owner_username, duration_s, music_id,
+                           music_name, music_original, hashtags, product_type, is_ad, is_sponsored,
+                           published_at, published_local, first_seen_at, last_seen_at)
         VALUES (:account_name, :platform, :post_id, :post_url, :caption, :media_type,
-                :media_slide_count, :is_pinned, :published_at, :published_local, :seen, :seen)
+                :media_slide_count, :is_pinned, :is_collab, :owner_username, :duration_s, :music_id,
+                :music_name, :music_original, :hashtags, :product_type, :is_ad, :is_sponsored,
+                :published_at, :published_local, :seen, :seen)
         ON CONFLICT (post_id) DO UPDATE SET
             post_url = coalesce(excluded.post_url, post_url),
             caption = coalesce(excluded.caption, caption),
             media_type = coalesce(excluded.media_type, media_type),
             media_slide_count = coalesce(excluded.media_slide_count, media_slide_count),
+            owner_username = coalesce(excluded.owner_username, owner_username),
+            duration_s = coalesce(excluded.duration_s, duration_s),
+            music_id = coalesce(excluded.music_id, music_id),
+            music_name = coalesce(excluded.music_name, music_name),
+            music_original = coalesce(excluded.music_original, music_original),
+            hashtags = coalesce(excluded.hashtags, hashtags),
+            product_type = coalesce(excluded.product_type, product_type),
+            is_ad = coalesce(excluded.is_ad, is_ad),
+            is_sponsored = coalesce(excluded.is_sponsored, is_sponsored),
             published_at = coalesce(published_at, excluded.published_at),
             published_local = coalesce(excluded.published_local, published_local),
+            -- pin and collab status change (co-authors come and go): the latest scrape's holds
             is_pinned = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '')
                              THEN excluded.is_pinned ELSE is_pinned END,
+            is_collab = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '')
+                             THEN excluded.is_collab ELSE is_collab END,
             first_seen_at = min(coalesce(first_seen_at, excluded.first_seen_at), excluded.first_seen_at),
             last_seen_at = max(coalesce(last_seen_at, excluded.last_seen_at), excluded.last_seen_at)
     """, rows)
@@ -157,21 +263,38 @@ class PreparedFile:
     raw_file: dict                # the raw_files row but loaded_at
     skipped: Counter
     duplicates: int
+    line: str | None = None       # the file's report line (report_line)
 
 
-def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None) -> PreparedFile:
-    """Read, check and normalize one envelope; no database needed (raises RejectedFile)."""
+def stored_posts(read: ItemsRead, our_handle: str | None, scraped: datetime) -> list[NormalizedItem]:
+    """The file's posts that are stored: this account's (owned_posts), published before the scrape."""
+    posts = owned_posts(read, our_handle)
+    on_time = [p for p in posts if not (p.published and p.published > scraped + FUTURE_SKEW)]
+    read.skipped[LATE] += len(posts) - len(on_time)
+    return on_time
+
+
+def _has_counts(profile: dict | None) -> bool:
+    return profile is not None and any(v is not None for v in profile.values())
+
+
+def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
+                 our_handle: str | None = None) -> PreparedFile:
+    """Read, check and normalize one envelope; no database needed (raises RejectedFile). our_handle
+    is the account's configured handle on the file's platform: only its posts (and collabs that
+    list it) are stored."""
     envelope = read_envelope(path, ws)
     account, platform = envelope["account"], envelope["platform"]
     scraped = scrape_time(envelope, now or utc_now())
-    parsed, skipped = normalized_items(envelope)
-    on_time = [p for p in parsed if not (p.published and p.published > scraped + FUTURE_SKEW)]
-    skipped["published after the scrape"] = len(parsed) - len(on_time)
-    items, duplicates = dedupe(on_time)
     try:
-        profile = profile_row(envelope.get("profile"))
+        read = read_items(platform, envelope["items"])
     except ImpossibleValue as exc:
-        raise RejectedFile(f"profile: {exc}") from None
+        raise RejectedFile(str(exc)) from None
+    our_handle = handle(our_handle)
+    profile = profile_counts(envelope, read, our_handle)
+    items = stored_posts(read, our_handle, scraped)
+    if not items and not _has_counts(profile):
+        raise RejectedFile(nothing_usable(read))
     rel = str(path.relative_to(ws.root))
     seen = to_iso(scraped)
     post_rows = [{**item.post, "account_name": account, "platform": platform, "seen": seen,
@@ -181,18 +304,22 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None) -> 
     source = envelope.get("source") or {}
     stat = path.stat()
     where = {"account_name": account, "platform": platform, "scraped_at": seen}
+    skipped = +read.skipped
+    note = None if our_handle else f"no {platform} handle configured for {account}, so owners were not checked"
+    followers = profile["followers"] if profile else None
     return PreparedFile(
         account=account, platform=platform, item_count=len(envelope["items"]),
-        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, profile["followers"], rel) for item in items],
-        profile={**where, **profile} if envelope.get("profile") is not None else None,
+        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, followers, rel) for item in items],
+        profile={**where, **profile} if profile is not None else None,
         scrape_run={"raw_file": rel, **where, "actor": source.get("actor"), "run_id": source.get("run_id"),
                     "dataset_id": source.get("dataset_id"), "status": source.get("status"),
                     "item_count": len(envelope["items"]), "usage_total_usd": source.get("usage_total_usd"),
                     "charged_events": json.dumps(source.get("charged_events")) if source.get("charged_events")
                     else None},
         raw_file={"path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **where,
-                  "item_count": len(envelope["items"])},
-        skipped=+skipped, duplicates=duplicates)
+                  "item_count": len(envelope["items"]), "not_stored": json.dumps(skipped) if skipped else None},
+        skipped=skipped, duplicates=read.duplicates,
+        line=report_line(rel, len(envelope["items"]), len(items), read, note))
 
 
 def store_file(db, file: PreparedFile) -> FileResult:
@@ -219,35 +346,38 @@ def _store(db, file: PreparedFile, owners: dict) -> FileResult:
         new_posts = _upsert_posts(db, file.post_rows, owners)
         db.conn.executemany(
             "INSERT OR IGNORE INTO metrics_snapshots (post_id, scraped_at, age_hours, views, plays, likes,"
-            " comments, shares, saves, engagement_rate, follower_rate, raw_file) VALUES (:post_id,"
-            " :scraped_at, :age_hours, :views, :plays, :likes, :comments, :shares, :saves,"
-            " :engagement_rate, :follower_rate, :raw_file)", file.snapshots)
+            " comments, shares, saves, reposts, missing, engagement_rate, follower_rate, raw_file) VALUES"
+            " (:post_id, :scraped_at, :age_hours, :views, :plays, :likes, :comments, :shares, :saves, :reposts,"
+            " :missing, :engagement_rate, :follower_rate, :raw_file)", file.snapshots)
         if file.profile is not None:
             _replace_row(db, "profile_snapshots", file.profile)
         _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": new_posts})
         _replace_row(db, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
-    return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates)
+    return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates,
+                      file.line)
 
 
-def _prepare(ws: Workspace, path: Path, tzs: dict) -> PreparedFile | RejectedFile:
+def _prepare(ws: Workspace, path: Path, configs: dict[str, AccountConfig]) -> PreparedFile | RejectedFile:
     """prepare_file, with a rejection returned instead of raised (so results stay in order). Any
     value a file can hold is accepted or that file's rejection: a case no check above foresaw is
     a rejection with its reason too, never a traceback that stops the files after it."""
     try:
-        return prepare_file(ws, path, tzs.get(path.parent.name, timezone.utc))
+        config = configs.get(path.parent.name)  # an account without a (valid) config: UTC, owners unchecked
+        return prepare_file(ws, path, config.tz if config else timezone.utc,
+                            our_handle=config.platform_profiles.get(path.parent.parent.name) if config else None)
     except RejectedFile as exc:
         return exc
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
         return RejectedFile(f"unexpected content ({type(exc).__name__}: {str(exc)[:120]})")
 
 
-def _prepare_into(pipe, inherited: list, ws: Workspace, paths: list[Path], tzs: dict) -> None:
+def _prepare_into(pipe, inherited: list, ws: Workspace, paths: list[Path], configs: dict) -> None:
     """A preparing worker: each of its files prepared, in order, sent down the pipe."""
     for receiver in inherited:  # only the writer may hold a read end: if it dies, send() must fail
         receiver.close()
     try:
         for path in paths:
-            pipe.send(_prepare(ws, path, tzs))
+            pipe.send(_prepare(ws, path, configs))
     except BrokenPipeError:  # the writer stopped early (it failed or was killed): nothing more to do
         pass
     except Exception as exc:  # a bug, not a bad file: the writer raises it
@@ -264,7 +394,7 @@ def _received(pipe) -> PreparedFile | RejectedFile:
 
 
 @contextlib.contextmanager
-def file_preparer(ws: Workspace, paths: list[Path], tzs: dict) -> Iterator[Iterator[PreparedFile | RejectedFile]]:
+def file_preparer(ws: Workspace, paths: list[Path], configs: dict) -> Iterator[Iterator[PreparedFile | RejectedFile]]:
     """The paths' prepared files (or rejections), in order. Reading, checking and normalizing take
     two fifths of a file's time and need no database, so with more than one CPU, forked workers
     prepare the next files while this process stores the current one: worker k takes every n-th
@@ -274,14 +404,14 @@ def file_preparer(ws: Workspace, paths: list[Path], tzs: dict) -> Iterator[Itera
     starts, and an SQLite connection must not cross a fork."""
     workers = min(usable_cpus() - 1, len(paths))  # one CPU stays with the writer
     if workers < 1:
-        yield (_prepare(ws, path, tzs) for path in paths)
+        yield (_prepare(ws, path, configs) for path in paths)
         return
     context = multiprocessing.get_context("fork")
     pipes, processes = [], []
     for k in range(workers):
         receiver, sender = context.Pipe(duplex=False)
         pipes.append(receiver)
-        process = context.Process(target=_prepare_into, args=(sender, pipes[:], ws, paths[k::workers], tzs),
+        process = context.Process(target=_prepare_into, args=(sender, pipes[:], ws, paths[k::workers], configs),
                                   daemon=True)
         process.start()
         sender.close()  # the worker's end: once it exits, a read here ends instead of waiting
@@ -352,29 +482,36 @@ class LoadTotals:
     loaded: int = 0
     items: Counter = field(default_factory=Counter)       # (account, platform) -> items read
     new_posts: Counter = field(default_factory=Counter)
+    duplicates: Counter = field(default_factory=Counter)  # listings merged into a post listed before
     skipped: dict = field(default_factory=dict)           # (account, platform) -> Counter of reasons
+    file_lines: list = field(default_factory=list)        # each file's report line, where it has one
 
     def add(self, result: FileResult) -> None:
         key = (result.account, result.platform)
         self.loaded += 1
         self.items[key] += result.items
         self.new_posts[key] += result.new_posts
+        self.duplicates[key] += result.duplicates
         self.skipped.setdefault(key, Counter()).update(result.skipped)
+        if result.line:
+            self.file_lines.append(result.line)
 
     def lines(self) -> list[str]:
-        lines = []
+        """One line per file with items not stored (report_line), then one per account and platform."""
+        lines = list(self.file_lines)
         for key, items in sorted(self.items.items()):
             skipped = self.skipped.get(key) or Counter()
-            why = "; ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()) if n)
+            why = "; ".join(counted(n, reason) for reason, n in sorted(skipped.items()) if n)
             lines.append(f"Loaded {items} items for {key[0]} ({key[1]}), {self.new_posts[key]} new posts"
-                         + (f", {sum(skipped.values())} items skipped ({why})" if why else ""))
+                         + (f", {sum(skipped.values())} items skipped ({why})" if why else "")
+                         + (f", {merged_text(self.duplicates[key])}" if self.duplicates[key] else ""))
         return lines
 
 
-def store_all(ws: Workspace, db_path: Path, todo: list[Path], tzs: dict, problems: Problems) -> LoadTotals:
+def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, problems: Problems) -> LoadTotals:
     """Prepare and store every file in order, one transaction each; a bad file is moved aside."""
     totals = LoadTotals()
-    with file_preparer(ws, todo, tzs) as prepared:
+    with file_preparer(ws, todo, configs) as prepared:
         db = open_db(db_path, schema=False)
         for path, file in zip(todo, prepared):
             try:
@@ -408,8 +545,7 @@ def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False, db_pa
     known = {} if full else unchanged_files(db)
     db.conn.close()  # reopened once the preparing workers exist (see file_preparer)
     todo = [path for path in ws.raw_files() if not is_unchanged(path, str(path.relative_to(ws.root)), known)]
-    tzs = {account: config.tz for account, config in configs.items() if config.tz}
-    totals = store_all(ws, db_path, todo, tzs, problems)
+    totals = store_all(ws, db_path, todo, configs, problems)
     retimed = []
     if same_file(db_path, inode):
         db = open_db(db_path, schema=False)

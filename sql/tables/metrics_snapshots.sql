@@ -1,4 +1,5 @@
--- One row per post per scrape. A metric the platform does not publish is NULL, never 0.
+-- One row per post per scrape. An unknown metric is NULL, never 0, and `missing` says why
+-- (v_missing_metrics lists them one per row).
 CREATE TABLE IF NOT EXISTS metrics_snapshots (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     post_id TEXT NOT NULL REFERENCES posts(post_id),
@@ -8,8 +9,15 @@ CREATE TABLE IF NOT EXISTS metrics_snapshots (
     plays INTEGER,                       -- Instagram videoPlayCount (video only)
     likes INTEGER,                       -- NULL where hidden (Instagram likesCount -1)
     comments INTEGER,
-    shares INTEGER,                      -- TikTok only
+    shares INTEGER,                      -- TikTok shareCount; Instagram sharesCount (reel scraper add-on)
     saves INTEGER,                       -- TikTok collectCount only
+    reposts INTEGER,                     -- TikTok repostCount (some actors only)
+    -- metric -> why it is NULL, a JSON object such as {"views": "not_delivered", "saves": "not_published"}:
+    -- not_published (the platform shows none), not_delivered (this source's item did not carry it),
+    -- hidden (the owner hid it), unfilled (a field left 0 that cannot be 0), invalid (not a count).
+    -- NULL when every metric is known; also NULL on rows loaded before this column (make reload fills it).
+    -- One column of the row, not a table: no extra rows or statements per snapshot at load.
+    missing TEXT,
     engagement_rate REAL,                -- published interactions / views, only where views known
     follower_rate REAL,                  -- published interactions / followers at scrape time
     raw_file TEXT,                       -- the envelope this row came from

@@ -10,6 +10,17 @@ CREATE TABLE IF NOT EXISTS posts (
     media_type TEXT,                     -- video | slideshow | image | carousel
     media_slide_count INTEGER,           -- slides seen in the platform item (load)
     is_pinned INTEGER NOT NULL DEFAULT 0,
+    is_collab INTEGER NOT NULL DEFAULT 0, -- 1: a collab (coauthorProducers), at the latest scrape; kept out of
+                                         -- the lever comparisons (another account's audience saw it)
+    owner_username TEXT,                 -- the item's owner, lower case: another account's for a collab
+    duration_s REAL,                     -- video length in seconds (TikTok milliseconds detected per file)
+    music_id TEXT,                       -- TikTok musicMeta.musicId, Instagram musicInfo.audio_id
+    music_name TEXT,                     -- musicMeta.musicName, musicInfo.song_name
+    music_original INTEGER,              -- 1 original sound, 0 not, NULL unknown
+    hashtags TEXT,                       -- JSON array of hashtag names; NULL when the item lists none
+    product_type TEXT,                   -- Instagram productType (clips, feed, carousel_container)
+    is_ad INTEGER,                       -- TikTok isAd; NULL unknown (a missing flag is not false)
+    is_sponsored INTEGER,                -- TikTok isSponsored, Instagram isSponsored or paidPartnership
     published_at TEXT,                   -- UTC ISO-8601, 'YYYY-MM-DDTHH:MM:SSZ'
     published_local TEXT,                -- same instant in the account's timezone, no offset
     first_seen_at TEXT,

@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS raw_files (
     platform TEXT NOT NULL,
     scraped_at TEXT NOT NULL,
     item_count INTEGER NOT NULL,
+    not_stored TEXT,                     -- JSON object, reason -> items of the file not stored as posts
     loaded_at TEXT NOT NULL
 );
 -- a second file for the same scrape is refused (load), which looks the scrape up here
