@@ -203,42 +203,30 @@ def _owners(db, post_ids: list[str]) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+# the platform facts a later scrape refreshes when it has them (never to NULL), and those that
+# follow the latest scrape whatever it says (pins and co-authors come and go)
+REFRESHED = ("post_url", "caption", "media_type", "media_slide_count", "owner_username", "duration_s",
+             "music_id", "music_name", "music_original", "hashtags", "product_type", "is_ad", "is_sponsored",
+             "published_local")
+LATEST = ("is_pinned", "is_collab")
+POST_COLUMNS = ("account_name", "platform", "post_id") + REFRESHED + LATEST + ("published_at",)
+UPSERT_POSTS = f"""
+    INSERT INTO posts ({", ".join(POST_COLUMNS)}, first_seen_at, last_seen_at)
+    VALUES ({", ".join(":" + c for c in POST_COLUMNS)}, :seen, :seen)
+    ON CONFLICT (post_id) DO UPDATE SET
+        {"".join(f"{c} = coalesce(excluded.{c}, {c}), " for c in REFRESHED)}
+        {"".join(f"{c} = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '') "
+                 f"THEN excluded.{c} ELSE {c} END, " for c in LATEST)}
+        published_at = coalesce(published_at, excluded.published_at),
+        first_seen_at = min(coalesce(first_seen_at, excluded.first_seen_at), excluded.first_seen_at),
+        last_seen_at = max(coalesce(last_seen_at, excluded.last_seen_at), excluded.last_seen_at)
+"""
+
+
 def _upsert_posts(db, rows: list[dict], existing: dict) -> int:
     """Insert new posts; refresh the platform facts of known ones (existing: their owners). Never
     touches backfill's columns, and a post missing from one scrape is not updated (never deleted)."""
-    db.conn.executemany("""
-        INSERT INTO posts (account_name, platform, post_id, post_url, caption, media_type,
-                           media_slide_count, is_pinned, is_collab, owner_username, duration_s, music_id,
-                           music_name, music_original, hashtags, product_type, is_ad, is_sponsored,
-                           published_at, published_local, first_seen_at, last_seen_at)
-        VALUES (:account_name, :platform, :post_id, :post_url, :caption, :media_type,
-                :media_slide_count, :is_pinned, :is_collab, :owner_username, :duration_s, :music_id,
-                :music_name, :music_original, :hashtags, :product_type, :is_ad, :is_sponsored,
-                :published_at, :published_local, :seen, :seen)
-        ON CONFLICT (post_id) DO UPDATE SET
-            post_url = coalesce(excluded.post_url, post_url),
-            caption = coalesce(excluded.caption, caption),
-            media_type = coalesce(excluded.media_type, media_type),
-            media_slide_count = coalesce(excluded.media_slide_count, media_slide_count),
-            owner_username = coalesce(excluded.owner_username, owner_username),
-            duration_s = coalesce(excluded.duration_s, duration_s),
-            music_id = coalesce(excluded.music_id, music_id),
-            music_name = coalesce(excluded.music_name, music_name),
-            music_original = coalesce(excluded.music_original, music_original),
-            hashtags = coalesce(excluded.hashtags, hashtags),
-            product_type = coalesce(excluded.product_type, product_type),
-            is_ad = coalesce(excluded.is_ad, is_ad),
-            is_sponsored = coalesce(excluded.is_sponsored, is_sponsored),
-            published_at = coalesce(published_at, excluded.published_at),
-            published_local = coalesce(excluded.published_local, published_local),
-            -- pin and collab status change (co-authors come and go): the latest scrape's holds
-            is_pinned = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '')
-                             THEN excluded.is_pinned ELSE is_pinned END,
-            is_collab = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '')
-                             THEN excluded.is_collab ELSE is_collab END,
-            first_seen_at = min(coalesce(first_seen_at, excluded.first_seen_at), excluded.first_seen_at),
-            last_seen_at = max(coalesce(last_seen_at, excluded.last_seen_at), excluded.last_seen_at)
-    """, rows)
+    db.conn.executemany(UPSERT_POSTS, rows)
     return len({r["post_id"] for r in rows} - set(existing))
 
 
