@@ -46,8 +46,9 @@ def record(path: Path, step: str, lines: list[str]) -> None:
     """Replace `step`'s open problems by `lines`, keeping when each was first seen. With none open
     at all the file is removed, so a clean run costs Make one missing file, not a program."""
     now = to_iso(utc_now())
-    entries = [e for e in read_open(path) if e["step"] not in (step, "problems")]
-    seen = {e["problem"]: e.get("first_seen") for e in read_open(path) if e["step"] == step}
+    current = read_open(path)
+    entries = [e for e in current if e["step"] not in (step, "problems")]
+    seen = {e["problem"]: e.get("first_seen") for e in current if e["step"] == step}
     entries += [{"step": step, "problem": line, "first_seen": seen.get(line) or now, "last_seen": now}
                 for line in dict.fromkeys(lines)]
     if entries:
