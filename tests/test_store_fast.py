@@ -158,9 +158,6 @@ def test_second_store_of_the_same_file_adds_nothing(ws, fresh_db):
     assert rows(fresh_db, "SELECT * FROM posts ORDER BY id") == posts
 
 
-@pytest.mark.xfail(strict=True, reason="store_file replaces the scrape_runs row with new_posts recounted against "
-                                       "the database, so re-reading a loaded file (touched, or load --full) "
-                                       "rewrites its run's new_posts from 3 to 0: the audit trail loses it")
 def test_second_store_of_the_same_file_keeps_its_runs_new_posts(ws, fresh_db):
     path = write_raw(ws, tiktok_envelope())
     store_file(fresh_db, prepare_file(ws, path, NEW_YORK))
@@ -203,9 +200,6 @@ def test_older_scrape_stored_after_a_newer_one_changes_neither_latest_metrics_no
         [{"first_seen_at": TIKTOK_SCRAPED, "last_seen_at": later}]
 
 
-@pytest.mark.xfail(strict=True, reason="_upsert_posts takes caption (and post_url, media_type, slide count) from "
-                                       "whichever file is stored last, even an older one; only is_pinned compares "
-                                       "scrape times, so an older envelope dropped in later restores an old caption")
 def test_older_scrape_stored_after_a_newer_one_keeps_the_newer_caption(ws, fresh_db):
     items = recorded_items("tiktok")
     edited = [{**items[0], "text": "5 bedtime habits that changed our nights (edited)"}, *items[1:]]

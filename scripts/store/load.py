@@ -203,8 +203,9 @@ def _owners(db, post_ids: list[str]) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-# the platform facts a later scrape refreshes when it has them (never to NULL), and those that
-# follow the latest scrape whatever it says (pins and co-authors come and go)
+# the platform facts the newest scrape refreshes when it has them (never to NULL; an older file
+# loaded later only fills what is unknown), and those that follow the latest scrape whatever it
+# says (pins and co-authors come and go)
 REFRESHED = ("post_url", "caption", "media_type", "media_slide_count", "owner_username", "duration_s",
              "music_id", "music_name", "music_original", "hashtags", "product_type", "is_ad", "is_sponsored",
              "published_local")
@@ -214,7 +215,8 @@ UPSERT_POSTS = f"""
     INSERT INTO posts ({", ".join(POST_COLUMNS)}, first_seen_at, last_seen_at)
     VALUES ({", ".join(":" + c for c in POST_COLUMNS)}, :seen, :seen)
     ON CONFLICT (post_id) DO UPDATE SET
-        {"".join(f"{c} = coalesce(excluded.{c}, {c}), " for c in REFRESHED)}
+        {"".join(f"{c} = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '') "
+                 f"THEN coalesce(excluded.{c}, {c}) ELSE coalesce({c}, excluded.{c}) END, " for c in REFRESHED)}
         {"".join(f"{c} = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '') "
                  f"THEN excluded.{c} ELSE {c} END, " for c in LATEST)}
         published_at = coalesce(published_at, excluded.published_at),
@@ -339,7 +341,9 @@ def _store(db, file: PreparedFile, owners: dict) -> FileResult:
             " :missing, :engagement_rate, :follower_rate, :raw_file)", file.snapshots)
         if file.profile is not None:
             _replace_row(db, "profile_snapshots", file.profile)
-        _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": new_posts})
+        # a file read again (touched, load --full) keeps the count of posts it brought the first time
+        first = db.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?", [file.raw_file["path"]]).fetchone()
+        _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": first[0] if first else new_posts})
         _replace_row(db, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
     return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates,
                       file.line)
