@@ -194,13 +194,14 @@ def profile_counts(envelope: dict, read: ItemsRead, our_handle: str | None) -> d
                 None)
 
 
-def _owners(db, post_ids: list[str]) -> dict[str, tuple[str, str]]:
-    """post_id -> (account, platform) for the posts already stored."""
+def _known(db, post_ids: list[str]) -> tuple[dict[str, tuple[str, str]], str | None]:
+    """post_id -> (account, platform) for the posts already stored, and the latest scrape that
+    saw any of them."""
     if not post_ids:
-        return {}
-    rows = db.execute(f"SELECT post_id, account_name, platform FROM posts WHERE post_id IN "
-                      f"({','.join('?' * len(post_ids))})", post_ids)
-    return {r[0]: (r[1], r[2]) for r in rows}
+        return {}, None
+    rows = db.execute(f"SELECT post_id, account_name, platform, last_seen_at FROM posts WHERE post_id IN "
+                      f"({','.join('?' * len(post_ids))})", post_ids).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}, max((r[3] for r in rows if r[3]), default=None)
 
 
 # the platform facts the newest scrape refreshes when it has them (never to NULL; an older file
@@ -211,24 +212,39 @@ REFRESHED = ("post_url", "caption", "media_type", "media_slide_count", "owner_us
              "published_local")
 LATEST = ("is_pinned", "is_collab")
 POST_COLUMNS = ("account_name", "platform", "post_id") + REFRESHED + LATEST + ("published_at",)
-UPSERT_POSTS = f"""
+NEWER = "excluded.last_seen_at >= coalesce(last_seen_at, '')"
+
+
+def _upsert_sql(file_is_newest: bool) -> str:
+    """The posts upsert. Files mostly come newest last, and then every fact simply refreshes; the
+    per-row comparison with the stored scrape time (a quarter of load's time) is only for a file
+    older than what is stored."""
+    def refreshed(c: str) -> str:
+        newest = f"coalesce(excluded.{c}, {c})"
+        return newest if file_is_newest else f"CASE WHEN {NEWER} THEN {newest} ELSE coalesce({c}, excluded.{c}) END"
+
+    def latest(c: str) -> str:
+        return f"excluded.{c}" if file_is_newest else f"CASE WHEN {NEWER} THEN excluded.{c} ELSE {c} END"
+    return f"""
     INSERT INTO posts ({", ".join(POST_COLUMNS)}, first_seen_at, last_seen_at)
     VALUES ({", ".join(":" + c for c in POST_COLUMNS)}, :seen, :seen)
     ON CONFLICT (post_id) DO UPDATE SET
-        {"".join(f"{c} = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '') "
-                 f"THEN coalesce(excluded.{c}, {c}) ELSE coalesce({c}, excluded.{c}) END, " for c in REFRESHED)}
-        {"".join(f"{c} = CASE WHEN excluded.last_seen_at >= coalesce(last_seen_at, '') "
-                 f"THEN excluded.{c} ELSE {c} END, " for c in LATEST)}
+        {"".join(f"{c} = {refreshed(c)}, " for c in REFRESHED)}
+        {"".join(f"{c} = {latest(c)}, " for c in LATEST)}
         published_at = coalesce(published_at, excluded.published_at),
         first_seen_at = min(coalesce(first_seen_at, excluded.first_seen_at), excluded.first_seen_at),
         last_seen_at = max(coalesce(last_seen_at, excluded.last_seen_at), excluded.last_seen_at)
 """
 
 
-def _upsert_posts(db, rows: list[dict], existing: dict) -> int:
+UPSERT_POSTS = {newest: _upsert_sql(newest) for newest in (True, False)}
+
+
+def _upsert_posts(db, rows: list[dict], existing: dict, newest_stored: str | None) -> int:
     """Insert new posts; refresh the platform facts of known ones (existing: their owners). Never
     touches backfill's columns, and a post missing from one scrape is not updated (never deleted)."""
-    db.conn.executemany(UPSERT_POSTS, rows)
+    file_is_newest = not rows or newest_stored is None or rows[0]["seen"] >= newest_stored
+    db.conn.executemany(UPSERT_POSTS[file_is_newest], rows)
     return len({r["post_id"] for r in rows} - set(existing))
 
 
@@ -315,7 +331,7 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
 def store_file(db, file: PreparedFile) -> FileResult:
     """Write one prepared envelope in one transaction (raises RejectedFile before writing anything
     if its items are another account's posts)."""
-    owners = _owners(db, [row["post_id"] for row in file.post_rows])
+    owners, newest_stored = _known(db, [row["post_id"] for row in file.post_rows])
     foreign = {pid for pid, owner in owners.items() if owner != (file.account, file.platform)}
     if foreign:  # an envelope may never write metrics onto another account's post
         raise RejectedFile(f"{len(foreign)} item(s) belong to another account's posts "
@@ -326,14 +342,14 @@ def store_file(db, file: PreparedFile) -> FileResult:
     if clash:  # a second file for one scrape would be merged over the rows the first one stored
         raise RejectedFile(f"the same scrape time ({file.raw_file['scraped_at']}) as {clash[0]}, already loaded")
     try:
-        return _store(db, file, owners)
+        return _store(db, file, owners, newest_stored)
     except (OverflowError, sqlite3.IntegrityError, sqlite3.InterfaceError) as exc:  # rolled back
         raise RejectedFile(f"a value SQLite cannot store ({exc})") from None
 
 
-def _store(db, file: PreparedFile, owners: dict) -> FileResult:
+def _store(db, file: PreparedFile, owners: dict, newest_stored: str | None) -> FileResult:
     with db.conn:  # one transaction per file: all of it or none of it
-        new_posts = _upsert_posts(db, file.post_rows, owners)
+        new_posts = _upsert_posts(db, file.post_rows, owners, newest_stored)
         db.conn.executemany(
             "INSERT OR IGNORE INTO metrics_snapshots (post_id, scraped_at, age_hours, views, plays, likes,"
             " comments, shares, saves, reposts, missing, engagement_rate, follower_rate, raw_file) VALUES"
