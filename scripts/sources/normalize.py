@@ -142,7 +142,7 @@ def _json_names(names: tuple) -> str:
     return json.dumps(list(names), ensure_ascii=False)
 
 
-def _coauthors(value) -> frozenset:
+def coauthors(value) -> frozenset:
     """coauthorProducers: objects with a username (real 2026 items) or plain handles."""
     if not isinstance(value, list):
         return frozenset()
@@ -306,7 +306,7 @@ def _instagram_post(item: dict) -> NormalizedItem:
     if metrics["views"] == 0 and (metrics["plays"] or 0) > 0 and (metrics["likes"] or 0) > 0:
         metrics["views"], missing["views"] = None, UNFILLED  # played and liked, so seen: not zero views
     return NormalizedItem(post, metrics, parse_utc(item.get("timestamp")), missing, owner,
-                          _id_text(item.get("ownerId")), _coauthors(item.get("coauthorProducers")), "instagram")
+                          _id_text(item.get("ownerId")), coauthors(item.get("coauthorProducers")), "instagram")
 
 
 POST_READERS = {"tiktok": _tiktok_post, "instagram": _instagram_post}

@@ -19,7 +19,7 @@ from scripts.sources.apify_runs import (NO_TOKEN, ROLES, Connection, Job, JobRes
                                         SettingsError, connect, load_settings, run_jobs, settings_path)
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.files import WriteFailed, read_json, write_json_atomic
-from scripts.sources.normalize import ERROR_ITEM, NORMALIZERS, count, handle, non_post
+from scripts.sources.normalize import ERROR_ITEM, NORMALIZERS, coauthors, count, handle, non_post
 from scripts.core.problems import Problems
 from scripts.core.textsafety import printable
 from scripts.core.timeutil import to_iso, to_stamp, utc_now
@@ -94,14 +94,6 @@ def is_error(platform: str, item) -> bool:
     return isinstance(item, dict) and non_post(platform, item) == ERROR_ITEM
 
 
-def coauthors(item: dict) -> list[str]:
-    """Collab partners: an Instagram collab owned by another account lists our handle here."""
-    producers = item.get("coauthorProducers")
-    if not isinstance(producers, list):
-        return []
-    return [h for p in producers if isinstance(p, dict) and (h := handle(p.get("username")))]
-
-
 def split_items(platform: str, items: list, owner_fields: tuple[str, ...], profiles: list[Profile]) -> Split:
     """Each item to the account whose handle its owner field names (the first of `owner_fields`
     the item has), or whose handle is among its collab partners; an error item to the account
@@ -129,7 +121,7 @@ def _place_error(item: dict, account_of: dict[str, str], split: Split) -> None:
 
 def _place_item(item: dict, owner_fields: tuple[str, ...], account_of: dict[str, str], split: Split) -> None:
     owner = next((o for f in owner_fields if (o := owner_of(item, f)) is not None), None)
-    names = ([owner] if owner else []) + coauthors(item)
+    names = ([owner] if owner else []) + sorted(coauthors(item.get("coauthorProducers")))
     accounts = dict.fromkeys(account_of[n] for n in names if n in account_of)  # a collab of two of ours: both
     for account in accounts:
         split.groups[account].append(item)
