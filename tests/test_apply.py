@@ -175,7 +175,7 @@ def test_make_apply_writes_nan_into_performance_context_json(ws):
     changed["value"] = math.nan  # no file can hold NaN (the reader refuses it), but a caller in process can
     config = load_config(ws.config_path(account))
     with pytest.raises(RecError, match=f"schema at {changed['path']}: not a finite number"):
-        applied(default_context(config), rec, config, parse_utc(APPLY_AT), None)
+        applied(default_context(config), rec, rec.account, config, parse_utc(APPLY_AT), None)
 
 
 def test_an_approved_file_holding_1e400_is_refused_and_nothing_is_written(ws):
@@ -234,7 +234,8 @@ def write_context_as_apply_would(ws: Workspace, rec: dict) -> bytes:
     """The first half of apply for one file: the patched context written, the file not yet moved."""
     config = load_config(ws.config_path(rec["account"]))
     path = ws.rec_dir("approved") / f"{rec['id']}.json"
-    patched = applied(default_context(config), read_rec(path, "approved"), config, parse_utc(APPLY_AT), 119)
+    recfile = read_rec(path, "approved")
+    patched = applied(default_context(config), recfile, recfile.account, config, parse_utc(APPLY_AT), 119)
     write_json_atomic(ws.context_path(rec["account"]), patched)
     return ws.context_path(rec["account"]).read_bytes()
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from scripts.core.config import FILE_FIELDS, LEVEL_NAME, MAX_NAME_CHARS, AccountConfig, load_accounts
 from scripts.core.workspace import Workspace
 from scripts.generator_context import ContextError, load_context
+from scripts.proposals.generator_context import CONTEXT_SCHEMA
 from scripts.proposals.apply import apply_workspace
 from scripts.proposals.recfiles import default_context, with_tests
 from scripts.proposals.recommend import recommend_workspace
@@ -292,7 +293,8 @@ def context_variants():
         lambda fv: {**good, fv[0]: fv[1]})
     weight = BAD_WEIGHTS.map(
         lambda v: {**good, "format_weights": {**good["format_weights"], "step_guide": v}})
-    missing = field.map(lambda f: {k: v for k, v in good.items() if k != f})
+    required = st.sampled_from(sorted(CONTEXT_SCHEMA["required"]))   # an optional field may be left out
+    missing = required.map(lambda f: {k: v for k, v in good.items() if k != f})
     unknown = st.text(min_size=1, max_size=30).filter(lambda k: k not in good).map(lambda k: {**good, k: 1})
     bad_name = st.one_of(BLANK, st.just("Not A Name"), LONG_TEXT).map(lambda n: {**good, "top_pillars": [n]})
     bad_day = IMPOSSIBLE_DATES.map(lambda d: {**good, "last_updated": d + "x"})

@@ -329,7 +329,6 @@ def test_vet_refuses_a_proposal_citing_an_unknown_finding(finding_id):
     ("low", STEP_GUIDE, "low"),                                            # less sure is allowed
     ("certain", STEP_GUIDE, "low"),                                        # an unknown word is low
     (["high"], STEP_GUIDE, "low"),
-    ("high", "pillars/tiktok/views_d7/picky_eating-vs-rest", "low"),
 ])
 def test_vet_caps_confidence_at_the_findings(wanted, finding_id, got):
     proposal = raw(RAISE_STEP_GUIDE, finding_id=finding_id, confidence=wanted)
@@ -352,9 +351,29 @@ def test_vet_refuses_a_patch_that_breaks_the_context_schema(patch, problem):
     assert str(refused.value).startswith(problem)
 
 
+def test_vet_refuses_a_change_resting_on_a_low_finding():
+    proposal = raw([replace("/underperforming_pillars", ["picky_eating"])],
+                   finding_id="pillars/tiktok/views_d7/picky_eating-vs-rest", category="pillar_rebalance")
+    with pytest.raises(RecError, match="rests on a low finding about tiktok"):
+        vet(proposal, inputs())
+
+
+def test_vet_refuses_a_finding_about_a_platform_the_account_does_not_have():
+    tiktok_only = AccountInputs("mymomskills", CONFIG.model_copy(update={"platform_profiles": {"instagram": "m"}}),
+                                FINDINGS, default_context(CONFIG))
+    with pytest.raises(RecError, match="about a platform the account has"):
+        vet(raw(RAISE_STEP_GUIDE), tiktok_only)
+
+
+def test_an_experiment_may_rest_on_an_open_question():
+    ops = [replace("/experiment_suggestions", ["Format scripts: post 4 in the next 2 weeks so we can tell"])]
+    vetted = vet(raw(ops, finding_id="pillars/tiktok/views_d7/picky_eating-vs-rest", category="format_experiment"),
+                 inputs())
+    assert vetted["confidence"] == "low"
+
+
 def test_vet_refuses_a_pillar_the_account_does_not_have():
-    proposal = raw([replace("/top_pillars", ["screen_time"])], finding_id="pillars/tiktok/views_d7/picky_eating-vs-rest",
-                   category="topic_priority")
+    proposal = raw([replace("/top_pillars", ["screen_time"])], finding_id=STEP_GUIDE, category="topic_priority")
     with pytest.raises(RecError, match=r"schema at /top_pillars/0: 'screen_time' is not one of \['picky_eating', "
                                        r"'sleep_routines'\]"):
         vet(proposal, inputs())
@@ -468,21 +487,21 @@ def test_rules_propose_on_a_small_findings_set():
         finding("formats/tiktok/views_d7/scripts-vs-rest", "formats", {"format": "scripts"}, "better", 100.0,
                 "medium", q=0.03),
         finding("timing/tiktok/views_d7/18-21-vs-rest", "timing", {"local_hour_range": [18, 21]}, "better", 1.8,
-                "high"),                                            # no field in the context: no proposal
+                "high"),                                            # the first posting window
         finding("formats/tiktok/views_d7/habit_list-vs-rest", "formats", {"format": "habit_list"}, "none", 1.0,
                 "high"),                                            # no direction: no proposal
     ]
-    proposals = rules.propose(findings, default_context(CONFIG), {"how_to": ["How to end bedtime battles"]})
+    proposals = rules.actionable(findings, default_context(CONFIG), {"how_to": ["How to end bedtime battles"]})
     assert [(p["finding_id"], p["category"], p["confidence"], p["patch"]) for p in proposals] == [
         (STEP_GUIDE, "format_weight", "high", [replace("/format_weights/step_guide", 1.5)]),   # sqrt(2.25)
+        ("timing/tiktok/views_d7/18-21-vs-rest", "80_20_insight", "high",
+         [replace("/posting_windows", [{"start_hour": 18, "end_hour": 21}])]),
         ("hooks/tiktok/views_d7/how_to-vs-rest", "hook_style", "medium",
          [replace("/hook_insights/best_styles", ["how_to"]),
           replace("/hook_insights/reference_hooks", ["How to end bedtime battles"])]),
         ("formats/tiktok/views_d7/scripts-vs-rest", "format_weight", "medium",
          [replace("/format_weights/scripts", 2.0)]),                 # sqrt(100) = 10, held to 2.0
-        ("pillars/tiktok/views_d7/picky_eating-vs-rest", "pillar_rebalance", "low",
-         [replace("/underperforming_pillars", ["picky_eating"])]),
-    ]
+    ]                                                               # the low pillar finding: no change
     assert proposals[0]["insight"] == f"{STEP_GUIDE} is better. Proposed: raise the step_guide weight 1.0 -> 1.5."
     # and every one of them passes vet against the same context
     account = AccountInputs("mymomskills", CONFIG, {f["id"]: f for f in findings}, default_context(CONFIG))

@@ -21,7 +21,7 @@ from scripts.analysis.content import failures, formats, hooks, pillars, slide_co
 from scripts.analysis.data import PRIMARY_METRIC, AccountData, read_account
 from scripts.analysis.findings import Candidate, finalize
 from scripts.core.findings import CONFIDENCE_LEVELS, finding_rank
-from scripts.analysis.model import LeverModel
+from scripts.analysis.levers import AccountEstimates, Evidence, account_estimates, build_models, pool_accounts
 from scripts.analysis.portfolio import cross_account, exploration
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
@@ -43,14 +43,15 @@ VOLUME_METRICS = tuple(f"{m}_d7" for m in PRIMARY_METRIC.values())  # also their
 SUMMARY_TOP = 3
 
 
-def account_candidates(data: AccountData, config: AccountConfig, models: dict[str, LeverModel]) -> list[Candidate]:
+def account_candidates(data: AccountData, config: AccountConfig, models: dict, ev: Evidence) -> list[Candidate]:
     """Every comparison the nine per-account dimensions make for one account."""
     candidates: list[Candidate] = []
     for platform, posts in data.platforms.items():
-        model = models[platform]
-        slides, threshold = slide_count(model)
-        candidates += (formats(model) + failures(posts, threshold) + pillars(model) + save_vs_share(posts)
-                       + hooks(model) + slides + timing(model, data.published) + growth(posts))
+        by_metric = models[platform]
+        slides, threshold = slide_count(ev, by_metric)
+        candidates += (formats(ev, by_metric) + failures(posts, threshold) + pillars(ev, by_metric)
+                       + save_vs_share(ev, by_metric) + hooks(ev, by_metric) + slides
+                       + timing(ev, by_metric, data.published) + growth(posts))
     candidates += exploration(data, config)
     for candidate in candidates:
         candidate.account = data.account
@@ -113,19 +114,24 @@ def summary_lines(name: str, findings: list[dict]) -> list[str]:
     return lines
 
 
-def analyze_account(data: AccountData, config: AccountConfig) -> tuple[dict, dict]:
-    """One account's insights document, and its models (the cross-account analysis pools them)."""
-    models = {platform: LeverModel(posts) for platform, posts in data.platforms.items()}
-    findings = finalize(account_candidates(data, config, models), adjust=long_tail_caveat())
-    return insights_document(data.account, data.data_through, data.sample_size, findings), models
+def model_account(data: AccountData) -> tuple[dict, AccountEstimates]:
+    """Phase one: an account's models and its own estimate of every lever comparison."""
+    models = build_models(data.platforms)
+    return models, account_estimates(models)
+
+
+def analyze_account(data: AccountData, config: AccountConfig, models: dict, ev: Evidence) -> dict:
+    """Phase two: one account's insights document, from its estimates pooled with its siblings'."""
+    findings = finalize(account_candidates(data, config, models, ev), adjust=long_tail_caveat())
+    return insights_document(data.account, data.data_through, data.sample_size, findings)
 
 
 # what the analysis workers need, set before they are forked so they inherit it
 _work: dict = {}
 
 
-def _analyze_one(account: str) -> tuple[str, tuple[dict, dict] | str]:
-    """An account read and analyzed: its (document, models), or the one-line reason it failed.
+def _model_one(account: str) -> tuple[str, tuple | str]:
+    """An account read and modelled: (data, models, estimates), or the one-line reason it failed.
     The connection is the account's own and closed before the result is returned: a worker is
     ended by a signal, and a connection left open would leave the -wal and -shm files behind."""
     try:
@@ -134,31 +140,53 @@ def _analyze_one(account: str) -> tuple[str, tuple[dict, dict] | str]:
             data = read_account(db, account)
         finally:
             db.conn.close()
-        return account, analyze_account(data, _work["configs"][account])
+        return account, (data, *model_account(data))
     except Exception as exc:
         return account, f"{type(exc).__name__}: {exc}"
 
 
-def analyzed_accounts(ws: Workspace, configs: dict[str, AccountConfig]) -> Iterator[tuple]:
-    """Every account read and analyzed, in name order. Accounts are independent, so they are spread
-    over the CPUs this process may use (forked workers, scripts/cpus.py): on 2 cores a year of 50
-    accounts takes 40 % less time."""
+def _analyze_one(account: str) -> tuple[str, dict | str]:
+    try:
+        data, models, _ = _work["inputs"][account]
+        ev = Evidence(account, _work["pooled"])
+        return account, analyze_account(data, _work["configs"][account], models, ev)
+    except Exception as exc:
+        return account, f"{type(exc).__name__}: {exc}"
+
+
+def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
+    """job over the accounts, in name order. Accounts are independent, so they are spread over the
+    CPUs this process may use (forked workers that inherit _work, scripts/cpus.py): on 2 cores a year
+    of 50 accounts takes 40 % less time."""
+    workers = min(usable_cpus(), len(accounts))
+    if workers <= 1:
+        yield from map(job, accounts)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(job, accounts)
+
+
+def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate]]:
+    """Every account read, modelled, pooled with the others and analyzed, in name order:
+    [(account, document or the reason it failed)], and the cross-account candidates."""
     accounts = sorted(configs)
     _work.update(db_path=ws.db_path, configs=configs)
-    workers = min(usable_cpus(), len(accounts))
     try:
-        if workers <= 1:
-            yield from map(_analyze_one, accounts)
-            return
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_analyze_one, accounts)
+        modelled, failed = {}, {}
+        for account, result in _in_workers(_model_one, accounts):
+            (failed if isinstance(result, str) else modelled)[account] = result
+        estimates = {account: result[2] for account, result in modelled.items()}
+        _work.update(inputs=modelled, pooled=pool_accounts(estimates))
+        docs = {**failed, **dict(_in_workers(_analyze_one, sorted(modelled)))}
+        cross = cross_account(_work["pooled"].families, {a: r[1] for a, r in modelled.items()})
+        return [(account, docs[account]) for account in accounts], cross
     finally:
         _work.clear()
 
 
-def analyze_across(ws: Workspace, docs: list[dict], models: dict, long_tail: dict) -> list[dict]:
+def analyze_across(ws: Workspace, docs: list[dict], candidates: list[Candidate], long_tail: dict) -> list[dict]:
     """The cross-account findings, written to all.json (also when there is nothing to compare)."""
-    cross = finalize(cross_account(models), adjust=long_tail_caveat(long_tail)) if len(models) >= 2 else []
+    cross = finalize(candidates, adjust=long_tail_caveat(long_tail)) if len(docs) >= 2 else []
     through = max((d["data_through"] for d in docs if d["data_through"]), default=None)
     write_text_atomic(ws.all_insights_path, insights_text(insights_document(
         ALL, through, sum(d["sample_size"] for d in docs), cross)))
@@ -187,14 +215,14 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
         return problems
     lines: list[str] = []
     docs: list[dict] = []
-    models: dict[str, dict[str, LeverModel]] = {}
     long_tail: dict[str, str] = {}
     written = 0
-    for account, result in analyzed_accounts(ws, configs):
+    results, cross = analyze_all(ws, configs)
+    for account, result in results:
         if isinstance(result, str):  # one account's failure must not cost the others their files
             problems.add(f"{ws.insights_path(account)}: analysis failed ({result})")
             continue
-        doc, models[account] = result
+        doc = result
         docs.append(doc)
         for fmt, fid in long_tail_formats(doc["findings"]).items():
             long_tail.setdefault(fmt, f"{account}: {fid}")
@@ -206,7 +234,7 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
         written += 1
         lines += summary_lines(account, doc["findings"])
     try:  # last, so all.json is the step's stamp; a failure here is one line too, and Make retries
-        lines += summary_lines("across accounts", analyze_across(ws, docs, models, long_tail))
+        lines += summary_lines("across accounts", analyze_across(ws, docs, cross, long_tail))
     except WriteFailed as exc:
         problems.add(str(exc))
     except Exception as exc:

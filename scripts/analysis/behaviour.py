@@ -6,15 +6,14 @@ from datetime import timedelta
 import numpy as np
 
 from scripts.analysis import stats
-from scripts.analysis.content import (NOUNS, POSTS_WITH, best_and_worst, compare, daypart_words, levels, metric_name,
-                                     metric_words)
-from scripts.analysis.model import PART_BY_NAME, LeverModel
+from scripts.analysis.content import (NOUNS, POSTS_WITH, best_and_worst, daypart_words, lever_candidate, levels,
+                                     metric_name, metric_words)
+from scripts.analysis.levers import Evidence, lever_metrics
+from scripts.analysis.model import PART_BY_NAME, RATE_METRICS, LeverModel
 from scripts.analysis.data import EARLY_AGE, PRIMARY_METRIC, PlatformPosts, PublishedPost
 from scripts.analysis.findings import Candidate, evidence_words, num, pct
 from scripts.store.classify import CTAS
 
-RATES = {"saves_per_view_d7": "save rate (saves per view at day 7)",
-         "shares_per_view_d7": "share rate (shares per view at day 7)"}
 NO_CTA = "none"   # the CTA class of a caption without a call to action ...
 assert NO_CTA in CTAS, "scripts/classify.py renamed its no-CTA class"  # ... as scripts/classify.py names it
 LONG_TAIL_SHARE = 0.5    # a post that gets half or more of its late-age metric after day 3 has a long tail
@@ -29,37 +28,31 @@ def _rates(posts: PlatformPosts) -> dict[str, np.ndarray] | None:
     if usable.sum() < 2 * stats.MIN_GROUP:
         return None  # Instagram publishes neither saves nor shares: nothing to compare there
     with np.errstate(divide="ignore", invalid="ignore"):
-        return {"usable": usable, "saves_per_view_d7": np.where(usable, saves / views, np.nan),
-                "shares_per_view_d7": np.where(usable, shares / views, np.nan),
-                # +0.5 keeps a post with no shares (or saves) comparable on the log scale
+        # +0.5 keeps a post with no shares (or saves) comparable on the log scale
+        return {"usable": usable,
                 "save_lean": np.where(usable, np.log((saves + 0.5) / views) - np.log((shares + 0.5) / views), np.nan)}
 
 
-def save_vs_share(posts: PlatformPosts) -> list[Candidate]:
-    """Save and share rates by CTA (each against posts with no CTA, the natural baseline, when there
-    are enough of them) and by format (each against the other formats)."""
-    rates = _rates(posts)
-    if rates is None:
-        return []
+def save_vs_share(ev: Evidence, models: dict[str, LeverModel]) -> list[Candidate]:
+    """Save and share rates by CTA and by format, each level against the lever's other levels,
+    other things equal (the log rate per view in the lever model, pooled across accounts)."""
     found = []
-    for metric, words in RATES.items():
-        for column, vocabulary in (("cta", CTAS), ("format", ())):
-            labels = posts.text[column]
-            known = labels != None  # noqa: E711
-            baseline = known & (labels == NO_CTA) & rates["usable"] if column == "cta" else None
-            use_baseline = baseline is not None and baseline.sum() >= stats.MIN_GROUP
-            for level in levels(labels, vocabulary):
-                if use_baseline and level == NO_CTA:
-                    continue
-                mine = known & (labels == level)
-                against, rest, what = ((baseline, "posts with no CTA", f"{column}={level}-vs-none") if use_baseline
-                                       else (known & ~mine, f"other {NOUNS[column]}s", f"{column}={level}-vs-rest"))
-                c = compare(posts, mine, against, dimension="save_vs_share", what=what, subject={column: level},
-                            names=(level, rest), words=(POSTS_WITH[column].format(v=level), rest),
-                            keep=f"best:{metric}-{column}", values=rates[metric], metric=metric, metric_text=words)
+    for metric in RATE_METRICS:
+        if metric not in models:
+            continue
+        for lever, vocabulary in (("cta", CTAS), ("format", ())):
+            model, noun = models[metric], NOUNS[lever]
+            for level in levels(model.labels[lever], vocabulary):
+                c = lever_candidate(ev, model, lever, level, dimension="save_vs_share",
+                                    what=f"{lever}={level}-vs-rest", subject={lever: level},
+                                    names=(level, f"other {noun}s"),
+                                    words=(POSTS_WITH[lever].format(v=level), f"your other {noun}s"),
+                                    keep=f"best:{metric}-{lever}")
                 if c:
                     found.append(c)
-    summary = _post_types(posts, rates)
+    posts = next(iter(models.values())).posts
+    rates = _rates(posts)
+    summary = _post_types(posts, rates) if rates is not None else None
     return found + ([summary] if summary else [])
 
 
@@ -106,15 +99,20 @@ def _post_types(posts: PlatformPosts, rates: dict) -> Candidate | None:
 
 # --- 7 timing ----------------------------------------------------------------------------------
 
-def timing(model: LeverModel, published: list[PublishedPost]) -> list[Candidate]:
-    """Time of day (4-hour local blocks) and weekday, other things equal; posting frequency."""
-    found = best_and_worst(model, "daypart", dimension="timing", what=lambda name: f"hours_{name}-vs-rest",
-                           subject=lambda name: {"local_hour_range": list(PART_BY_NAME[name])},
-                           words=lambda name: f"posts published {daypart_words(PART_BY_NAME[name])}")
-    found += best_and_worst(model, "weekday", dimension="timing", what=lambda name: f"{name.lower()}-vs-rest",
-                            subject=lambda name: {"weekday": name},
-                            words=lambda name: f"posts published on a {name} (local time)")
-    frequency = _frequency(model.posts, published)
+def timing(ev: Evidence, models: dict[str, LeverModel], published: list[PublishedPost]) -> list[Candidate]:
+    """Time of day (4-hour local blocks) and weekday, other things equal, the best and worst picked
+    honestly among the blocks (on the platform's metric, and engagement per view where known);
+    posting frequency."""
+    found = []
+    for metric in lever_metrics(list(models)):
+        model = models[metric]
+        found += best_and_worst(ev, model, "daypart", dimension="timing", what=lambda name: f"hours_{name}-vs-rest",
+                                subject=lambda name: {"local_hour_range": list(PART_BY_NAME[name])},
+                                words=lambda name: f"posts published {daypart_words(PART_BY_NAME[name])}")
+        found += best_and_worst(ev, model, "weekday", dimension="timing", what=lambda name: f"{name.lower()}-vs-rest",
+                                subject=lambda name: {"weekday": name},
+                                words=lambda name: f"posts published on a {name} (local time)")
+    frequency = _frequency(next(iter(models.values())).posts, published)
     return found + ([frequency] if frequency else [])
 
 
@@ -167,16 +165,18 @@ def growth(posts: PlatformPosts) -> list[Candidate]:
     long_tail = known & (late_share >= LONG_TAIL_SHARE)
     tails = {level: {"posts": int((known & (labels == level)).sum()),
                      "long_tail": int((long_tail & (labels == level)).sum())} for level in levels(labels[known])}
+    metric_id = f"late_share_d{EARLY_AGE}_d{age}"
+    compared = stats.versus_typical_group({level: late_share[known & (labels == level)] for level in levels(labels[known])},
+                                          f"growth/{posts.platform}/{metric_id}")
     found = []
-    for level in levels(labels[known]):
-        mine = known & (labels == level)
-        c = compare(posts, mine, known & ~mine, dimension="growth", what=f"{level}-vs-rest", subject={"format": level},
-                    names=(level, "other formats"), words=(level, "other formats"), keep="best:growth",
-                    values=late_share, metric=f"late_share_d{EARLY_AGE}_d{age}", kind="difference")
-        if c:
-            c.claim = _growth_claim(level, metric, EARLY_AGE, age)
-            c.details["long_tail_posts"] = tails
-            found.append(c)
+    for level, result in compared.items():
+        found.append(Candidate(
+            id=f"growth/{posts.platform}/{metric_id}/{level}-vs-rest", dimension="growth", platform=posts.platform,
+            metric=metric_id, groups=[{"name": level, "n": result.n_a}, {"name": "other formats", "n": result.n_b}],
+            subject={"format": level}, claim=_growth_claim(level, metric, EARLY_AGE, age), effect=result.effect,
+            effect_kind="difference_of_medians", ci=result.ci, p=result.p, null_value=0.0, keep="best:growth",
+            details={"median": result.median_a, "median_rest": result.median_b, "baseline": "the typical format",
+                     "long_tail_posts": tails}))
     return found
 
 
@@ -186,7 +186,7 @@ def _growth_claim(level: str, metric: str, early_age: int, late_age: int):
         numbers = (f"difference {100 * c.effect:+.0f} points; {c.groups[0]['n']} vs {c.groups[1]['n']} posts seen "
                    f"at day {early_age} and day {late_age}; {evidence_words(q, c.ci, lambda v: f'{100 * v:+.0f}')}")
         shares = (f"{level} posts get {pct(d['median'])} of their day-{late_age} {metric} after day {early_age}, "
-                  f"other formats {pct(d['median_rest'])}")
+                  f"the typical format {pct(d['median_rest'])}")
         if direction == "better":
             return f"Long tail: {shares} ({numbers})."
         if direction == "worse":

@@ -12,7 +12,10 @@ import numpy as np
 
 from scripts.analysis import stats
 from scripts.analysis.data import PUBLISHED_INTERACTIONS, PRIMARY_METRIC, PlatformPosts
+from scipy import special
+
 from scripts.analysis.findings import Candidate, evidence_words, lever_claim, pct, ratio_claim, times
+from scripts.analysis.levers import PAIR_ALPHA, SLIDE_CUTS, Evidence, lever_metrics, slide_cuts
 from scripts.analysis.model import DAYPARTS, LeverModel, daypart_name, dayparts
 from scripts.store.classify import CTAS, HOOK_STYLES
 
@@ -33,12 +36,19 @@ NOUNS = {"format": "format", "content_pillar": "pillar", "hook_style": "hook sty
          "daypart": "time block", "weekday": "weekday", "slides": "slide count"}
 
 
+# how each model metric is named in a claim
+METRIC_WORDS = {"views_d7": "day-7 views", "likes_d7": "day-7 likes",
+                "engagement_rate_d7": "engagement per view (likes, comments, shares and saves at day 7)",
+                "saves_per_view_d7": "save rate (saves per view at day 7)",
+                "shares_per_view_d7": "share rate (shares per view at day 7)"}
+
+
 def metric_name(platform: str) -> str:
     return f"{PRIMARY_METRIC[platform]}_d7"
 
 
-def metric_words(platform: str) -> str:
-    return f"day-7 {PRIMARY_METRIC[platform]}"
+def metric_words(platform: str, metric: str | None = None) -> str:
+    return METRIC_WORDS[metric or metric_name(platform)]
 
 
 def levels(labels: np.ndarray, vocabulary: tuple[str, ...] = ()) -> list[str]:
@@ -72,73 +82,96 @@ def compare(posts: PlatformPosts, in_group: np.ndarray, out_group: np.ndarray, *
         details={"median": result.median_a, "median_rest": result.median_b})
 
 
-def lever_candidate(model: LeverModel, lever: str, inside: set[str], outside: set[str], *, dimension: str,
-                    what: str, subject: dict, names: tuple[str, str], words: tuple[str, str],
-                    keep: str = "always") -> Candidate | None:
-    """One lever setting against another, other things equal; None when either side has fewer
-    than MIN_GROUP posts or the data cannot separate them."""
-    n_in, n_out = model.count(lever, inside), model.count(lever, outside)
-    if min(n_in, n_out) < stats.MIN_GROUP:
+def sidak(p: float, choices: int) -> float:
+    """The p of the best of `choices` comparisons (Sidak): picking the extreme after looking costs
+    one test per choice."""
+    return p if choices <= 1 else float(-np.expm1(choices * np.log1p(-min(p, 1 - 1e-16))))
+
+
+def sidak_tail(choices: int) -> float:
+    """The tail of an interval that keeps its CI_LEVEL coverage for whichever of `choices` is picked."""
+    alpha = 1 - stats.CI_LEVEL
+    return (1 - (1 - alpha) ** (1 / max(choices, 1))) / 2
+
+
+def lever_candidate(ev: Evidence, model: LeverModel, lever: str, level: str, *, dimension: str, what: str,
+                    subject: dict, names: tuple[str, str], words: tuple[str, str], keep: str = "always",
+                    choices: int = 1, family: str | None = None) -> Candidate | None:
+    """One lever level against the lever's other levels (taken equally), other things equal, from the
+    account's estimate pooled with its siblings'. `choices`: how many levels this one was picked
+    among (its interval and p then account for the pick). None without a usable estimate."""
+    platform, metric = model.posts.platform, model.metric
+    key = (platform, metric, family or lever)
+    shrunk = ev.level(key, level)
+    if shrunk is None:
         return None
-    estimate = model.compare(lever, inside, outside)
-    if estimate is None:
-        return None
+    post, own = shrunk.posterior, shrunk.own
+    low, high = post.interval(sidak_tail(choices))
+    higher = post.mean > 0
+    guard_p, helper = (None, None) if family == SLIDE_CUTS else ev.guard(key, level, higher)
+    p = sidak(max(min(1.0, 2 * post.lfsr), guard_p or 0.0), choices)
+    apart = guard_p is None or guard_p < PAIR_ALPHA
+    inside = {level} if family is None else slide_cuts(model)[int(level)][0]
+    outside = (set(model.sizable(lever)) - {level}) if family is None else slide_cuts(model)[int(level)][1]
     median, median_rest = model.medians(lever, inside, outside)
     adjusted = model.adjusted_for(lever)
-    platform = model.posts.platform
+    own_ci = (own.value - stats.z_quantile() * own.se, own.value + stats.z_quantile() * own.se)
     return Candidate(
-        id=f"{dimension}/{platform}/{metric_name(platform)}/{what}", dimension=dimension, platform=platform,
-        metric=metric_name(platform), groups=[{"name": names[0], "n": n_in}, {"name": names[1], "n": n_out}],
-        subject=subject, claim=lever_claim(words[0], words[1], metric_words(platform), bool(adjusted)),
-        effect=float(np.exp(estimate.value)), effect_kind="adjusted_ratio" if adjusted else "ratio",
-        ci=(float(np.exp(estimate.ci[0])), float(np.exp(estimate.ci[1]))), p=estimate.p, keep=keep,
-        details={"median": median, "median_rest": median_rest, "ratio_of_medians": median / median_rest
-                 if median_rest > 0 else None, "adjusted_for": adjusted})
+        id=f"{dimension}/{platform}/{metric}/{what}", dimension=dimension, platform=platform, metric=metric,
+        groups=[{"name": names[0], "n": own.n_in}, {"name": names[1], "n": own.n_out}], subject=subject,
+        claim=lever_claim(words[0], words[1], metric_words(platform, metric), bool(adjusted)),
+        effect=float(np.exp(post.mean)), effect_kind="adjusted_ratio" if adjusted else "ratio",
+        ci=(float(np.exp(low)), float(np.exp(high))), p=p, keep=keep,
+        direction=None if apart else "none", confidence=None if apart else "low",
+        own_agrees=(own.value > 0) == higher, hedges=True,
+        details={"median": median, "median_rest": median_rest,
+                 "ratio_of_medians": median / median_rest if median_rest > 0 else None, "adjusted_for": adjusted,
+                 "baseline": "the other levels, taken equally" if family is None else "posts with fewer slides",
+                 "own": {"effect": float(np.exp(own.value)), "ci": [float(np.exp(v)) for v in own_ci],
+                         "p": float(2 * special.ndtr(-abs(own.value) / own.se))},
+                 "pooled": {"accounts": shrunk.accounts, "borrowed": shrunk.borrowed, "tau": ev.tau(key)},
+                 **({"chosen_from": choices} if choices > 1 else {}),
+                 **({"guard": {"left_out": helper, "p": guard_p}} if helper else {}),
+                 **({"standout": helper} if not apart else {})})
 
 
-def each_level_vs_rest(model: LeverModel, lever: str, dimension: str, vocabulary: tuple[str, ...] = (),
-                       keep: str = "always") -> list[Candidate]:
+def each_level(ev: Evidence, models: dict[str, LeverModel], lever: str, dimension: str,
+               vocabulary: tuple[str, ...] = (), metrics: list[str] | None = None) -> list[Candidate]:
+    """Every level of a lever against its other levels, on each of the lever metrics (the platform's
+    own metric always printed; engagement only when it is clear)."""
     found = []
-    names = levels(model.labels[lever], vocabulary)
-    others = f"other {NOUNS[lever]}s"
-    for level in names:
-        candidate = lever_candidate(model, lever, {level}, set(names) - {level}, dimension=dimension,
-                                    what=f"{level}-vs-rest", subject={lever: level}, names=(level, others),
-                                    words=(POSTS_WITH[lever].format(v=level), others), keep=keep)
-        if candidate:
-            found.append(candidate)
+    for i, metric in enumerate(metrics or lever_metrics(list(models))):
+        model = models[metric]
+        noun = NOUNS[lever]
+        for level in levels(model.labels[lever], vocabulary):
+            c = lever_candidate(ev, model, lever, level, dimension=dimension, what=f"{level}-vs-rest",
+                                subject={lever: level}, names=(level, f"other {noun}s"),
+                                words=(POSTS_WITH[lever].format(v=level), f"your other {noun}s"),
+                                keep="always" if i == 0 else "significant")
+            if c:
+                found.append(c)
     return found
 
 
-def best_and_worst(model: LeverModel, lever: str, *, dimension: str, what, subject, words,
+def best_and_worst(ev: Evidence, model: LeverModel, lever: str, *, dimension: str, what, subject, words,
                    extremes: tuple[str, ...] = ("best", "worst")) -> list[Candidate]:
-    """One F test across all of the lever's levels (does it matter at all?), then the level that
-    does best and/or worst against the rest. Both carry that one test's p, so picking the extremes
-    after looking costs one test, not one per level. The best level is always printed, the worst
-    only when the evidence is clear."""
-    p = model.lever_test(lever)
-    names = model.levels[lever]
-    sizable = [name for name in names if min(model.count(lever, {name}), len(model) - model.count(lever, {name}))
-               >= stats.MIN_GROUP]
-    estimates = {name: model.compare(lever, {name}, set(names) - {name}) for name in sizable}
-    estimates = {name: e for name, e in estimates.items() if e is not None}
-    if p is None or len(estimates) < 2:
+    """The level that does best and/or worst against the others. Its p and interval account for
+    picking it among all the levels (Sidak), so the winner's interval is not the naive one. The best
+    level is always printed, the worst only when the evidence is clear."""
+    estimates = ev.levels((model.posts.platform, model.metric, lever))
+    if len(estimates) < 2:
         return []
-    chosen = {"best": max(estimates, key=lambda n: (estimates[n].value, n)),
-              "worst": min(estimates, key=lambda n: (estimates[n].value, n))}
+    means = {name: s.posterior.mean for name, s in estimates.items()}
+    chosen = {"best": max(means, key=lambda n: (means[n], n)), "worst": min(means, key=lambda n: (means[n], n))}
     found = []
     noun = NOUNS[lever]
     for extreme in extremes:
         name = chosen[extreme]
-        c = lever_candidate(model, lever, {name}, set(names) - {name}, dimension=dimension, what=what(name),
-                            subject=subject(name), names=(name, f"other {noun}s"),
-                            words=(words(name), f"other {noun}s"),
-                            keep="always" if extreme == "best" else "significant")
+        c = lever_candidate(ev, model, lever, name, dimension=dimension, what=what(name), subject=subject(name),
+                            names=(name, f"other {noun}s"), words=(words(name), f"your other {noun}s"),
+                            keep="always" if extreme == "best" else "significant", choices=len(estimates))
         if c:
-            c.claim = lever_claim(words(name), f"other {noun}s", metric_words(model.posts.platform),
-                                  bool(c.details["adjusted_for"]), test=f"F test across {len(names)} {noun}s")
-            c.details.update({"level_p": c.p, "extreme": extreme})
-            c.p = p
+            c.details["extreme"] = extreme
             found.append(c)
     return found
 
@@ -219,25 +252,25 @@ def pareto(posts: PlatformPosts, column: str, dimension: str, plural: str, noun:
                  f"{plural}_for_80_percent": needed, "share_of_posts": of_posts})
 
 
-def formats(model: LeverModel) -> list[Candidate]:
-    found = each_level_vs_rest(model, "format", "formats")
-    top = pareto(model.posts, "format", "formats", "formats", "format")
+def formats(ev: Evidence, models: dict[str, LeverModel]) -> list[Candidate]:
+    found = each_level(ev, models, "format", "formats")
+    top = pareto(next(iter(models.values())).posts, "format", "formats", "formats", "format")
     return found + ([top] if top else [])
 
 
-def pillars(model: LeverModel) -> list[Candidate]:
-    found = each_level_vs_rest(model, "content_pillar", "pillars")
-    top = pareto(model.posts, "content_pillar", "pillars", "content_pillars", "pillar")
+def pillars(ev: Evidence, models: dict[str, LeverModel]) -> list[Candidate]:
+    found = each_level(ev, models, "content_pillar", "pillars")
+    top = pareto(next(iter(models.values())).posts, "content_pillar", "pillars", "content_pillars", "pillar")
     return found + ([top] if top else [])
 
 
 # --- 5 hooks ---------------------------------------------------------------------------------------
 
-def hooks(model: LeverModel) -> list[Candidate]:
+def hooks(ev: Evidence, models: dict[str, LeverModel]) -> list[Candidate]:
     """Each hook style against the others (other things equal), and the hook score against the
     day-7 metric (Spearman, as the score is meant to rank hooks)."""
-    posts = model.posts
-    found = each_level_vs_rest(model, "hook_style", "hooks", HOOK_STYLES)
+    posts = next(iter(models.values())).posts
+    found = each_level(ev, models, "hook_style", "hooks", HOOK_STYLES)
     usable = np.isfinite(posts.hook_score) & np.isfinite(posts.primary)
     result = stats.spearman(posts.hook_score[usable], posts.primary[usable])
     if result is None:
@@ -277,27 +310,38 @@ def _slide_optimum_by_format(posts: PlatformPosts) -> dict:
     return table
 
 
-def slide_count(model: LeverModel) -> tuple[list[Candidate], int | None]:
-    """The threshold finding ("N+ slides do worse", the N with the clearest split; every N tried
-    counts in the BH family) and the best single count (F test across counts, then the count that
-    does best against the rest). Returns the threshold. Other things equal throughout."""
-    counts = [int(level) for level in model.levels["slides"]]
+def slide_count(ev: Evidence, models: dict[str, LeverModel]) -> tuple[list[Candidate], int | None]:
+    """The cut finding ("N+ slides do worse than fewer": every N tried, the clearest one printed, its
+    p and interval accounting for the choice among the cuts) and the best single count (picked among
+    the counts, likewise). One fit gives both, and a best count inside a range the cut calls worse
+    is not offered as best. Returns the printed cut."""
+    model = next(iter(models.values()))
+    cuts = ev.levels((model.posts.platform, model.metric, SLIDE_CUTS))
     thresholds = []
-    for n in counts[1:]:
-        above, below = {str(c) for c in counts if c >= n}, {str(c) for c in counts if c < n}
-        c = lever_candidate(model, "slides", above, below, dimension="slide_count", what=f"{n}_plus-vs-fewer",
-                            subject={"slide_count_min": n}, names=(f"{n}+ slides", f"under {n} slides"),
-                            words=(f"posts with {n}+ slides", "posts with fewer"))
+    for n in sorted(cuts, key=int):
+        c = lever_candidate(ev, model, "slides", n, dimension="slide_count", what=f"{n}_plus-vs-fewer",
+                            subject={"slide_count_min": int(n)}, names=(f"{n}+ slides", f"under {n} slides"),
+                            words=(f"posts with {n}+ slides", "posts with fewer"), choices=len(cuts),
+                            family=SLIDE_CUTS)
         if c:
             thresholds.append(c)
-    best = best_and_worst(model, "slides", dimension="slide_count", what=lambda level: f"{level}-vs-rest",
+    pick_one(thresholds, key=lambda c: (c.p, c.id))
+    best = best_and_worst(ev, model, "slides", dimension="slide_count", what=lambda level: f"{level}-vs-rest",
                           subject=lambda level: {"slide_count": int(level)},
                           words=lambda level: f"posts with {level} slides", extremes=("best",))
-    pick_one(thresholds, key=lambda c: (c.p, c.id))
+    cut = next((c for c in thresholds if c.keep == "always"), None)
     for c in best:
         c.details["by_format"] = _slide_optimum_by_format(model.posts)
-    chosen = next((c.subject["slide_count_min"] for c in thresholds if c.keep == "always"), None)
-    return thresholds + best, chosen
+        if cut is not None and _inside_worse_range(c.subject["slide_count"], cut):
+            c.direction, c.confidence = "none", "low"
+            c.details["inside_worse_range"] = cut.id
+    return thresholds + best, cut.subject["slide_count_min"] if cut else None
+
+
+def _inside_worse_range(count: int, cut: Candidate) -> bool:
+    """Whether the cut's own interval calls this count's side of it worse."""
+    n, (low, high) = cut.subject["slide_count_min"], cut.ci
+    return (high < 1 and count >= n) or (low > 1 and count < n)
 
 
 # --- 2 failures --------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ class Candidate:
     confidence: str | None = None     # fixed confidence (facts with no test)
     account: str | None = None
     details: dict = field(default_factory=dict)
+    own_agrees: bool = True           # the account's own estimate has the pooled sign ("high" needs it)
+    hedges: bool = False              # its claim words a low-confidence effect as a hint itself
+    assigned: str | None = None       # the confidence given, set before the claim is worded
 
     @property
     def smallest_group(self) -> int:
@@ -77,9 +80,23 @@ def _confidence(c: Candidate, q: float | None) -> str:
     if c.confidence is not None:
         return c.confidence
     if c.ci_required:
-        return stats.confidence(q, c.ci, c.null_value, c.smallest_group)
-    # a test with no natural interval (a count, a table): q and group size only
-    return stats.confidence(q, (c.null_value + 1, c.null_value + 1), c.null_value, c.smallest_group)
+        level = stats.confidence(q, c.ci, c.null_value, c.smallest_group)
+    else:  # a test with no natural interval (a count, a table): q and group size only
+        level = stats.confidence(q, (c.null_value + 1, c.null_value + 1), c.null_value, c.smallest_group)
+    # an account whose own posts point the other way leans entirely on its siblings: never "high"
+    return "medium" if level == "high" and not c.own_agrees else level
+
+
+HINT = "A hint only, not yet clear: "
+
+
+def _worded(c: Candidate, direction: str, confidence: str, q: float | None) -> str:
+    """The claim; a low-confidence effect is worded as a hint, never as a fact."""
+    c.assigned = confidence
+    claim = c.claim(c, direction, q)
+    if confidence == "low" and direction != "none" and not c.hedges:
+        claim = HINT + claim[:1].lower() + claim[1:]
+    return claim
 
 
 def _rounded(value):
@@ -103,7 +120,7 @@ def _as_finding(c: Candidate, q: float | None, family: int) -> dict:
     confidence = _confidence(c, q)
     finding = {
         "id": c.id, "dimension": c.dimension, "account": c.account, "platform": c.platform,
-        "claim": c.claim(c, direction, q), "metric": c.metric, "groups": c.groups,
+        "claim": _worded(c, direction, confidence, q), "metric": c.metric, "groups": c.groups,
         "effect": c.effect, "effect_kind": c.effect_kind, "ci": list(c.ci) if c.ci else None,
         "ci_level": stats.CI_LEVEL if c.ci else None, "p": c.p, "q": q,
         "confidence": confidence, "direction": direction, "subject": c.subject,
@@ -189,15 +206,24 @@ def ratio_claim(subject: str, rest: str, metric: str) -> Callable:
 
 def lever_claim(subject: str, rest: str, metric: str, adjusted: bool, test: str = "") -> Callable:
     """'<subject> get 2.1x the <metric> of <rest>, other things equal (raw medians a vs b; n vs m
-    posts; CI; [test;] q).'"""
+    posts; CI; [test;] q).' A low-confidence effect 'may' be there; an effect that only reflects
+    another level standing out says so."""
     def claim(c: Candidate, direction: str, q: float | None) -> str:
         d = c.details
         numbers = (f"raw medians {num(d['median'])} vs {num(d['median_rest'])}; "
                    f"{c.groups[0]['n']} vs {c.groups[1]['n']} posts; {evidence_words(q, c.ci)}")
         if test:
             numbers += f"; {test}"
+        if d.get("pooled", {}).get("accounts", 1) > 1:
+            numbers += f"; pooled with {d['pooled']['accounts'] - 1} other accounts"
         equal = ", other things equal" if adjusted else ""
+        if d.get("standout") is not None and direction == "none":
+            return (f"Not a difference of its own: {subject} got {times(c.effect)} the {metric} of {rest}{equal}, "
+                    f"but only because {d['standout']} stands out; against the others it is not clearly "
+                    f"different ({numbers}).")
         if direction == "none":
-            return f"No clear difference: {subject} got {times(c.effect)} the {metric} of {rest}{equal} ({numbers})."
-        return f"{subject[:1].upper()}{subject[1:]} get {times(c.effect)} the {metric} of {rest}{equal} ({numbers})."
+            return (f"No clear difference so far: {subject} got {times(c.effect)} the {metric} "
+                    f"of {rest}{equal} ({numbers}).")
+        verb = "may get" if c.assigned == "low" else "get"
+        return f"{subject[:1].upper()}{subject[1:]} {verb} {times(c.effect)} the {metric} of {rest}{equal} ({numbers})."
     return claim

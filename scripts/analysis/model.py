@@ -1,11 +1,13 @@
-"""Other things equal: one log-linear model per account and platform over the generator's levers.
+"""Other things equal: one log-linear model per account, platform and metric over the generator's levers.
 
 The levers are correlated (a step guide may tend to have more slides), so a lever compared alone
-can take credit for another. The model is log(1 + day-7 metric) ~ format + hook style + pillar +
-CTA + slide count + time block + weekday + hook score, fitted by least squares. A finding
-compares one lever's levels with all the others held fixed: a contrast of the coefficients,
-with its t test and t interval. Below MIN_DF residual degrees of freedom (small accounts) each
-lever is compared in a model of its own.
+can take credit for another. The model is log(metric) ~ format + hook style + pillar + CTA + slide
+count + time block + weekday + hook score, fitted by least squares, for every metric in METRICS:
+log(1 + views) or log(1 + likes), and the log of a rate per view (engagement, saves, shares; +0.5
+keeps a post with none on the scale). A finding compares one lever's level with the unweighted
+mean of its other levels, all the other levers held fixed (a deviation contrast: it does not
+depend on how often each level was posted), with its t test and t interval. Below MIN_DF residual
+degrees of freedom (small accounts) each lever is compared in a model of its own.
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ import numpy as np
 from scripts.analysis import stats
 from scripts.analysis.data import PlatformPosts
 
+# metric -> how its value is read from a post's day-7 numbers (views, likes, ... in PlatformPosts.day7)
+METRICS = ("views_d7", "likes_d7", "engagement_rate_d7", "saves_per_view_d7", "shares_per_view_d7")
+RATE_METRICS = ("saves_per_view_d7", "shares_per_view_d7")
+MIN_LEVEL_POSTS = 5   # a level with fewer posts is too noisy to be part of the "other levels" baseline
 LEVERS = ("format", "hook_style", "content_pillar", "cta", "slides", "daypart", "weekday")
 MIN_DF = 30      # residual degrees of freedom the full model needs
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -47,6 +53,30 @@ def lever_labels(posts: PlatformPosts) -> dict[str, np.ndarray]:
             "daypart": parts[dayparts(posts)], "weekday": weekdays[posts.weekday]}
 
 
+def _rate_parts(posts: PlatformPosts, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    count = {"engagement_rate_d7": posts.interactions, "saves_per_view_d7": lambda: posts.day7["saves"],
+             "shares_per_view_d7": lambda: posts.day7["shares"]}[metric]()
+    return count, posts.day7["views"]
+
+
+def response(posts: PlatformPosts, metric: str) -> np.ndarray:
+    """A metric on the model's log scale, NaN where it is unknown (or a rate has no views)."""
+    if metric in ("views_d7", "likes_d7"):
+        return np.log1p(posts.day7[metric[:-3]])
+    count, views = _rate_parts(posts, metric)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(views > 0, np.log((count + 0.5) / views), np.nan)
+
+
+def raw_values(posts: PlatformPosts, metric: str) -> np.ndarray:
+    """The metric as the posts got it (a count, or a rate per view), for the raw medians."""
+    if metric in ("views_d7", "likes_d7"):
+        return posts.day7[metric[:-3]]
+    count, views = _rate_parts(posts, metric)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(views > 0, count / views, np.nan)
+
+
 def _sorted_levels(labels: np.ndarray) -> list[str]:
     return sorted({v for v in labels if v is not None}, key=lambda v: (len(v), v) if v.isdigit() else (0, v))
 
@@ -54,13 +84,14 @@ def _sorted_levels(labels: np.ndarray) -> list[str]:
 class LeverModel:
     """The model of one account on one platform; posts with an unknown lever are left out of it."""
 
-    def __init__(self, posts: PlatformPosts):
+    def __init__(self, posts: PlatformPosts, metric: str):
         labels = lever_labels(posts)
-        y = np.log1p(posts.primary)
+        y = response(posts, metric)
         known = np.isfinite(y) & np.isfinite(posts.hook_score)
         for values in labels.values():
             known &= values != None  # noqa: E711 - elementwise on an object array
         self.posts = posts
+        self.metric = metric
         self.mask = known                      # which of the platform's posts the model uses
         self.y = y[known]
         self.labels = {lever: values[known] for lever, values in labels.items()}
@@ -151,8 +182,42 @@ class LeverModel:
             return None
         return stats.block_test(fit, [column for (name, _), column in position.items() if name == lever])
 
+    def sizable(self, lever: str) -> list[str]:
+        """The levels with enough posts to take part in a comparison's baseline."""
+        return [level for level, n in zip(self.levels[lever], self.counts[lever]) if n >= MIN_LEVEL_POSTS]
+
+    def _level_weights(self, lever: str, position: dict, level: str) -> np.ndarray:
+        weights = np.zeros(max(position.values(), default=0) + 1)
+        column = position.get((lever, level))  # the baseline level has no column: its coefficient is 0
+        if column is not None:
+            weights[column] = 1.0
+        return weights
+
+    def versus_others(self, lever: str, level: str, leaving_out: str | None = None) -> stats.Estimate | None:
+        """Log-scale difference between a level and the unweighted mean of the lever's other sizable
+        levels (but `leaving_out`), everything else held fixed; None when there is no other level
+        or the data cannot tell them apart."""
+        key = ("others", lever, level, leaving_out)
+        if key not in self._contrasts:
+            fit, position = self._fit_for(lever)
+            others = [other for other in self.sizable(lever) if other not in (level, leaving_out)]
+            if fit is None or not others:
+                self._contrasts[key] = None
+            else:
+                weights = self._level_weights(lever, position, level)
+                for other in others:
+                    weights = weights - self._level_weights(lever, position, other) / len(others)
+                self._contrasts[key] = stats.contrast(fit, _padded(weights, len(fit.beta)))
+        return self._contrasts[key]
+
     def medians(self, lever: str, inside: set[str], outside: set[str]) -> tuple[float, float]:
         """Raw medians of the metric on each side (what the posts actually got)."""
-        values = self.posts.primary[self.mask]
+        values = raw_values(self.posts, self.metric)[self.mask]
         return (stats.median(values[self.posts_with(lever, inside)]),
                 stats.median(values[self.posts_with(lever, outside)]))
+
+
+def _padded(weights: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size)
+    out[:len(weights)] = weights
+    return out

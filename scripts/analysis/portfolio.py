@@ -6,9 +6,11 @@ from datetime import timedelta
 import numpy as np
 
 from scripts.analysis import stats
-from scripts.analysis.content import POSTS_WITH, levels, pick_one
+from scripts.analysis.content import METRIC_WORDS, POSTS_WITH, levels, pick_one, sidak, sidak_tail
 from scripts.analysis.data import PRIMARY_METRIC, AccountData, PlatformPosts
-from scripts.analysis.model import PART_BY_NAME, LeverModel
+from scripts.analysis.levers import SLIDE_CUTS, Key
+from scripts.analysis.model import PART_BY_NAME, RATE_METRICS, LeverModel
+from scripts.analysis.pooling import Family
 from scripts.analysis.findings import Candidate, evidence_words, pct, times
 from scripts.store.classify import CTAS, HOOK_STYLES
 from scripts.core.config import AccountConfig
@@ -112,33 +114,36 @@ def _untested(items: list[dict], column: str, names: list[str], through) -> list
 PRINT_ALWAYS = ("format", "hook_style")   # the generator's main levers: "no evidence" is worth showing
 VOCABULARY = {"hook_style": HOOK_STYLES, "cta": CTAS}
 POOLED_LEVERS = ("format", "hook_style", "content_pillar", "cta", "daypart")
-UNIVERSAL_SHARE = 0.8   # universal: the pooled direction holds in at least 80% of accounts (all, up to 4)
 LISTED_ACCOUNTS = 6     # claims name each account's ratio up to this many accounts
 
-Models = dict[str, dict[str, LeverModel]]   # account -> platform -> its model
+Models = dict[str, dict[str, dict[str, LeverModel]]]   # account -> platform -> metric -> its model
 
 
-def cross_account(models: Models) -> list[Candidate]:
-    """Per platform, every level of every lever, pooled over accounts: each account's own
-    other-things-equal estimate (log scale, so accounts of any size are comparable), combined by
-    inverse-variance weighting. Universal when the accounts agree in direction; account-specific
-    when Cochran's Q says the estimates differ more than their errors allow."""
+def cross_account(families: dict[Key, Family], models: Models) -> list[Candidate]:
+    """Per platform and metric, every level of every lever across accounts: the common effect of the
+    partially pooled model (each account's own other-things-equal estimate, log scale, so accounts
+    of any size are comparable). Universal only when the common effect is clear and every account's
+    own estimate points the same way; account-specific when Cochran's Q says the accounts differ
+    more than their errors allow."""
     found = []
-    for platform in PLATFORMS:
-        strata = [(account, by_platform[platform]) for account, by_platform in sorted(models.items())
-                  if platform in by_platform and len(by_platform[platform]) >= 2 * stats.MIN_GROUP]
-        if len(strata) < 2:
+    for (platform, metric, lever), family in sorted(families.items()):
+        if metric in RATE_METRICS or (lever not in POOLED_LEVERS and lever != SLIDE_CUTS):
             continue
-        for lever in POOLED_LEVERS:
-            seen = np.concatenate([model.labels[lever] for _, model in strata])
-            for level in levels(seen, VOCABULARY.get(lever, ())):
-                subject = {"local_hour_range": list(PART_BY_NAME[level])} if lever == "daypart" else {lever: level}
-                found += _pooled(platform, strata, lever,
-                                 lambda m, level=level: ({level}, set(m.levels[lever]) - {level}),
-                                 what=f"{lever}={level}", subject=subject, name=POSTS_WITH[lever].format(v=level),
-                                 keep="always" if lever in PRINT_ALWAYS else "significant")
-        found += _pooled_slides(platform, strata)
-        spearman = _pooled_hook_score(platform, strata)
+        primary = metric == f"{PRIMARY_METRIC[platform]}_d7"
+        if lever == SLIDE_CUTS:
+            found += _pooled_cuts(platform, metric, family)
+            continue
+        for level in levels(np.array(list(family.common), dtype=object), VOCABULARY.get(lever, ())):
+            subject = {"local_hour_range": list(PART_BY_NAME[level])} if lever == "daypart" else {lever: level}
+            found += _pooled(platform, metric, family, level, what=f"{lever}={level}", subject=subject,
+                             name=POSTS_WITH[lever].format(v=level),
+                             keep="always" if lever in PRINT_ALWAYS and primary else "significant")
+    for platform in PLATFORMS:
+        strata = [(account, by_platform[platform][f"{PRIMARY_METRIC[platform]}_d7"])
+                  for account, by_platform in sorted(models.items())
+                  if f"{PRIMARY_METRIC[platform]}_d7" in by_platform.get(platform, {})
+                  and len(by_platform[platform][f"{PRIMARY_METRIC[platform]}_d7"]) >= 2 * stats.MIN_GROUP]
+        spearman = _pooled_hook_score(platform, strata) if len(strata) >= 2 else None
         found += [spearman] if spearman else []
     return found
 
@@ -151,53 +156,43 @@ def _spread(ratios: dict[str, float]) -> str:
             f"above 1x in {on_top}")
 
 
-def _is_universal(effect_ci, ratios: dict[str, float]) -> bool:
-    """The pooled interval excludes 1x and the accounts agree in direction (80% of them, or all with
-    up to 4 accounts). Different sizes of the same effect are the -by-account finding's business."""
-    if not stats.excludes(effect_ci, 1.0) or len(ratios) < 2:
-        return False
-    higher = effect_ci[0] > 1.0
-    agree = sum((r > 1.0) == higher for r in ratios.values()) / len(ratios)
-    return agree >= (1.0 if len(ratios) <= 4 else UNIVERSAL_SHARE)
-
-
-def _pooled(platform, strata, lever, sides, *, what, subject, name, keep) -> list[Candidate]:
-    """`sides(model)` gives the two sets of levels compared in that account."""
-    metric = f"{PRIMARY_METRIC[platform]}_d7_lift"
-    estimates, sizes, adjusted = {}, {}, True
-    for account, model in strata:
-        inside, outside = sides(model)
-        n_in, n_out = model.count(lever, inside), model.count(lever, outside)
-        estimate = model.compare(lever, inside, outside) if min(n_in, n_out) >= stats.MIN_GROUP else None
-        if estimate is not None:
-            estimates[account], sizes[account] = estimate, (n_in, n_out)
-            adjusted &= model.adjusts
-    pooled = stats.fixed_effect(list(estimates.values())) if len(estimates) >= 2 else None
-    if pooled is None:
+def _pooled(platform, metric, family: Family, level: str, *, what, subject, name, keep,
+            choices: int = 1) -> list[Candidate]:
+    shrunk = {a: by_level[level] for a, by_level in sorted(family.by_account.items()) if level in by_level}
+    if len(shrunk) < 2:
         return []
-    effect, ci = float(np.exp(pooled.value)), (float(np.exp(pooled.ci[0])), float(np.exp(pooled.ci[1])))
-    ratios = {a: float(np.exp(e.value)) for a, e in estimates.items()}
-    heterogeneity = stats.heterogeneity([e.value for e in estimates.values()], [e.se for e in estimates.values()])
-    universal = _is_universal(ci, ratios)
-    words = f"day-7 {PRIMARY_METRIC[platform]} of other posts in the same account"
-    n_in, n_out = sum(n for n, _ in sizes.values()), sum(n for _, n in sizes.values())
+    common = family.common[level]
+    low, high = common.interval(sidak_tail(choices))
+    effect, ci = float(np.exp(common.mean)), (float(np.exp(low)), float(np.exp(high)))
+    p = sidak(min(1.0, 2 * common.lfsr), choices)
+    ratios = {a: float(np.exp(s.own.value)) for a, s in shrunk.items()}
+    higher = common.mean > 0
+    universal = stats.excludes(ci, 1.0) and all((r > 1.0) == higher for r in ratios.values())
+    heterogeneity = stats.heterogeneity([s.own.value for s in shrunk.values()], [s.own.se for s in shrunk.values()])
+    words = f"{METRIC_WORDS[metric]} of other posts in the same account"
+    n_in, n_out = sum(s.own.n_in for s in shrunk.values()), sum(s.own.n_out for s in shrunk.values())
+    lift = f"{metric}_lift"
 
     def claim(c: Candidate, direction: str, q) -> str:
-        numbers = f"{_spread(ratios)}; {n_in} vs {n_out} posts; {evidence_words(q, c.ci)}"
+        numbers = f"each account's own estimate: {_spread(ratios)}; {n_in} vs {n_out} posts; {evidence_words(q, c.ci)}"
         if direction != "none":
-            return f"Universal: {name} get {times(c.effect)} the {words}, in every account ({numbers})."
+            verb = "may get" if c.assigned == "low" else "get"
+            return f"Universal: {name} {verb} {times(c.effect)} the {words}, in every account ({numbers})."
         if stats.excludes(c.ci, 1.0):
-            return f"Not universal: pooled, {name} get {times(c.effect)} the {words}, but accounts differ ({numbers})."
+            return (f"Not universal: pooled, {name} get {times(c.effect)} the {words}, but not every account "
+                    f"agrees ({numbers}).")
         return f"No clear pooled difference: {name} get {times(c.effect)} the {words} ({numbers})."
 
-    per_account = {a: {"n": sizes[a][0], "ratio": ratios[a], "p": estimates[a].p} for a in estimates}
+    per_account = {a: {"n": s.own.n_in, "ratio": ratios[a], "pooled_ratio": float(np.exp(s.posterior.mean)),
+                       "borrowed": s.borrowed} for a, s in shrunk.items()}
     main = Candidate(
-        id=f"cross_account/{platform}/{metric}/{what}-vs-rest", dimension="cross_account", platform=platform,
-        metric=metric, groups=[{"name": what.split("=", 1)[1], "n": n_in}, {"name": "rest", "n": n_out}],
-        subject=subject, claim=claim, effect=effect, effect_kind="adjusted_ratio" if adjusted else "ratio", ci=ci,
-        p=pooled.p, direction=None if universal else "none", keep=keep,
-        details={"per_account": per_account, "accounts": len(estimates),
-                 "pattern": "universal" if universal else "mixed", "heterogeneity_p": heterogeneity})
+        id=f"cross_account/{platform}/{lift}/{what}-vs-rest", dimension="cross_account", platform=platform,
+        metric=lift, groups=[{"name": what.split("=", 1)[1], "n": n_in}, {"name": "rest", "n": n_out}],
+        subject=subject, claim=claim, effect=effect, effect_kind="adjusted_ratio", ci=ci, p=p,
+        direction=None if universal else "none", keep=keep, hedges=True,
+        details={"per_account": per_account, "accounts": len(shrunk), "tau": family.tau_median,
+                 "pattern": "universal" if universal else "mixed", "heterogeneity_p": heterogeneity,
+                 "baseline": "the other levels, taken equally", **({"chosen_from": choices} if choices > 1 else {})})
     typical = float(np.median(np.log(list(ratios.values()))))
     standout = max(ratios, key=lambda a: (abs(np.log(ratios[a]) - typical), a))
 
@@ -208,25 +203,22 @@ def _pooled(platform, strata, lever, sides, *, what, subject, name, keep) -> lis
         return f"No clear difference between accounts for {name} ({_spread(ratios)}; {evidence_words(q, None)})."
 
     specific = Candidate(
-        id=f"cross_account/{platform}/{metric}/{what}-by-account", dimension="cross_account", platform=platform,
-        metric=metric, groups=[{"name": a, "n": n} for a, (n, _) in sizes.items()],
+        id=f"cross_account/{platform}/{lift}/{what}-by-account", dimension="cross_account", platform=platform,
+        metric=lift, groups=[{"name": a, "n": s.own.n_in} for a, s in shrunk.items()],
         subject={**subject, "accounts": [standout]}, claim=specific_claim,
         effect=float(max(ratios.values()) / min(ratios.values())), effect_kind="ratio_spread", p=heterogeneity,
         ci_required=False, direction="none", keep="significant", details={"per_account": per_account})
     return [main, specific]
 
 
-def _pooled_slides(platform, strata) -> list[Candidate]:
-    """"N or more slides" against fewer, pooled; the N with the clearest split is printed."""
-    counts = sorted({int(level) for _, model in strata for level in model.levels["slides"]})
+def _pooled_cuts(platform, metric, family: Family) -> list[Candidate]:
+    """"N or more slides" against fewer, pooled; the N with the clearest split is printed, with an
+    interval and p that account for choosing it among the cuts."""
     found = []
-    for n in counts[1:]:
-        def sides(model, n=n):
-            counts = model.levels["slides"]
-            return {c for c in counts if int(c) >= n}, {c for c in counts if int(c) < n}
-        found += [c for c in _pooled(platform, strata, "slides", sides, what=f"slides={n}",
-                                     subject={"slide_count_min": n}, name=POSTS_WITH["slides"].format(v=n),
-                                     keep="significant") if c.id.endswith("-vs-rest")]
+    for n in sorted(family.common, key=int):
+        found += [c for c in _pooled(platform, metric, family, n, what=f"slides={n}", subject={"slide_count_min": int(n)},
+                                     name=POSTS_WITH["slides"].format(v=n), keep="significant",
+                                     choices=len(family.common)) if c.id.endswith("-vs-rest")]
     return pick_one(found, key=lambda c: (c.p, c.id))
 
 

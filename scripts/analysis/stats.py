@@ -41,6 +41,11 @@ _ALPHA = 1 - CI_LEVEL
 _Z = float(sps.norm.ppf(1 - _ALPHA / 2))   # the normal quantile of a two-sided CI_LEVEL interval
 
 
+def z_quantile() -> float:
+    """The normal quantile of a two-sided CI_LEVEL interval."""
+    return _Z
+
+
 def seed_for(key: str) -> int:
     """A bootstrap seed derived from the finding id: stable across runs and independent of order."""
     return zlib.crc32(key.encode("utf-8"))
@@ -122,6 +127,31 @@ def compare_groups(a, b, key: str, kind: str = "ratio") -> Comparison | None:
         effect = median_a - median_b
         ci = percentile_ci(boot_a - boot_b)
     return Comparison(len(a), len(b), median_a, median_b, effect, ci, p)
+
+
+def versus_typical_group(groups: dict[str, np.ndarray], key: str) -> dict[str, Comparison]:
+    """Each group's median against the typical group: the median of the other groups' medians
+    (robust to one group that stands out, so a standout does not make every other group look
+    different). Difference of medians, a seeded bootstrap interval and the bootstrap's two-sided
+    p (the share of draws on the other side of zero, doubled). Groups under MIN_GROUP are left
+    out; nothing without at least two other groups."""
+    usable = {name: np.sort(v[np.isfinite(v)]) for name, v in groups.items()}
+    usable = {name: v for name, v in usable.items() if len(v) >= MIN_GROUP}
+    if len(usable) < 3:
+        return {}
+    rng = np.random.default_rng(seed_for(key))
+    names = sorted(usable)
+    draws = np.array([_bootstrap_medians(usable[n], rng) for n in names])       # (groups, resamples)
+    medians = np.array([median(usable[n]) for n in names])
+    found = {}
+    for i, name in enumerate(names):
+        others = np.delete(np.arange(len(names)), i)
+        typical, typical_draws = float(np.median(medians[others])), np.median(draws[others], axis=0)
+        diff = draws[i] - typical_draws
+        p = min(1.0, 2 * min(float((diff <= 0).mean()), float((diff >= 0).mean())) + 1 / BOOTSTRAP_RESAMPLES)
+        found[name] = Comparison(len(usable[name]), int(sum(len(usable[names[j]]) for j in others)),
+                                 float(medians[i]), typical, float(medians[i] - typical), percentile_ci(diff), p)
+    return found
 
 
 @dataclass(frozen=True)

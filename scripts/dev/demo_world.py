@@ -99,6 +99,29 @@ PLANTED = [
 ]
 
 
+@dataclass(frozen=True)
+class Truth:
+    """The effects a world plants (multipliers on views, or on one engagement rate) and its noise.
+    DEMO_TRUTH is PLANTED in numbers; a calibration world plants its own (scripts/dev/calibrate.py)."""
+    format_views: tuple[tuple[str, float], ...] = (("step_guide", 2.0),)
+    hook_views: tuple[tuple[str, float], ...] = (("number_specific", 1.8), ("generic_question", 0.5))
+    pillar_views: tuple[tuple[str, float], ...] = ()
+    slides_8_plus: float = 0.5
+    account_pillar: tuple[str, str, float] | None = ("dreamtimelullabies", "sleep_routines", 2.0)
+    evening: float = 1.8             # 18:00-21:59 local
+    hook_score_step: float = 1.08    # per hook_score point above 10
+    save_cta: tuple[str, float] = ("save_this", 2.5)
+    share_cta: tuple[str, float] = ("share", 2.5)
+    long_tail_format: str | None = "boring_habits"
+    noise_sd: float = 0.7            # log-normal SD of a post's views around its expected value
+    viral_share: float = 0.02        # posts that go viral (x12)
+
+
+DEMO_TRUTH = Truth()
+NO_EFFECTS = Truth(format_views=(), hook_views=(), slides_8_plus=1.0, account_pillar=None, evening=1.0,
+                   hook_score_step=1.0, save_cta=("save_this", 1.0), share_cta=("share", 1.0), long_tail_format=None)
+
+
 @dataclass
 class PlannedPost:
     account: str
@@ -165,21 +188,22 @@ def _slides(fmt: str, hook: str, count: int, topic: str) -> list[str]:
     return [hook] + [body.format(i=i) + f"something that helps with {topic}" for i in range(1, count)]
 
 
-def _multiplier(post_fields: dict, account: str, null: bool) -> float:
-    if null:
-        return 1.0
-    m = 1.0
-    m *= 2.0 if post_fields["format"] == "step_guide" else 1.0
-    m *= {"number_specific": 1.8, "generic_question": 0.5}.get(post_fields["hook_style"], 1.0)
-    m *= 0.5 if post_fields["slide_count"] >= 8 else 1.0
-    if account == "dreamtimelullabies" and post_fields["pillar"] == "sleep_routines":
-        m *= 2.0
-    m *= 1.8 if 18 <= post_fields["local_hour"] <= 21 else 1.0
-    m *= 1.08 ** (post_fields["hook_score"] - 10)
+def _multiplier(post_fields: dict, account: str, truth: Truth) -> float:
+    m = dict(truth.format_views).get(post_fields["format"], 1.0)
+    m *= dict(truth.hook_views).get(post_fields["hook_style"], 1.0)
+    m *= dict(truth.pillar_views).get(post_fields["pillar"], 1.0)
+    m *= truth.slides_8_plus if post_fields["slide_count"] >= 8 else 1.0
+    if truth.account_pillar and (account, post_fields["pillar"]) == truth.account_pillar[:2]:
+        m *= truth.account_pillar[2]
+    m *= truth.evening if 18 <= post_fields["local_hour"] <= 21 else 1.0
+    m *= truth.hook_score_step ** (post_fields["hook_score"] - 10)
     return m
 
 
-def plan_account(spec: AccountSpec, start: date, days: int, rng, null: bool) -> list[PlannedPost]:
+def plan_account(spec: AccountSpec, start: date, days: int, rng, null: bool,
+                 truth: Truth | None = None) -> list[PlannedPost]:
+    """The account's posts; null=True plants nothing and posts every format evenly."""
+    truth = NO_EFFECTS if null else (truth or DEMO_TRUTH)
     tz = ZoneInfo(spec.timezone)
     posts: list[PlannedPost] = []
     formats = list(FORMATS)
@@ -187,7 +211,7 @@ def plan_account(spec: AccountSpec, start: date, days: int, rng, null: bool) -> 
         day = start + timedelta(days=day_index)
         n_today = _choice(rng, [0, 1, 2], [0.1, 0.75, 0.15])
         for slot in range(n_today):
-            posts.append(_plan_post(spec, tz, day, slot, day_index, days, formats, rng, null))
+            posts.append(_plan_post(spec, tz, day, slot, day_index, days, formats, rng, null, truth))
     return posts
 
 
@@ -201,7 +225,7 @@ def _pick_format(spec, formats, day_index, days, rng, null):
     return _choice(rng, choices, weights)
 
 
-def _plan_post(spec, tz, day, slot, day_index, days, formats, rng, null) -> PlannedPost:
+def _plan_post(spec, tz, day, slot, day_index, days, formats, rng, null, truth: Truth) -> PlannedPost:
     pillar = _choice(rng, spec.pillars)
     topic = _choice(rng, PILLARS[pillar][1])
     fmt = _pick_format(spec, formats, day_index, days, rng, null)
@@ -216,13 +240,13 @@ def _plan_post(spec, tz, day, slot, day_index, days, formats, rng, null) -> Plan
                                             f"#parenting #{pillar.replace('_', '')} #momlife"] if line)
     fields = {"format": fmt, "hook_style": style, "slide_count": slide_count, "pillar": pillar,
               "local_hour": local_hour, "hook_score": hook_score}
-    noise = float(np.exp(rng.normal(0, 0.7)))
-    viral = 12.0 if rng.random() < 0.02 else 1.0
-    final_views = spec.base_views * _multiplier(fields, spec.name, null) * noise * viral
-    long_tail = (fmt == "boring_habits") and not null
+    noise = float(np.exp(rng.normal(0, truth.noise_sd)))
+    viral = 12.0 if rng.random() < truth.viral_share else 1.0
+    final_views = spec.base_views * _multiplier(fields, spec.name, truth) * noise * viral
+    long_tail = fmt == truth.long_tail_format
     tau = float(rng.uniform(12, 20)) if long_tail else float(rng.uniform(0.8, 2.5))
-    save_rate = 0.012 * (2.5 if cta == "save_this" and not null else 1.0)
-    share_rate = 0.004 * (2.5 if cta == "share" and not null else 1.0)
+    save_rate = 0.012 * (truth.save_cta[1] if cta == truth.save_cta[0] else 1.0)
+    share_rate = 0.004 * (truth.share_cta[1] if cta == truth.share_cta[0] else 1.0)
     jitter = lambda: float(np.exp(rng.normal(0, 0.25)))  # noqa: E731 - per-post rate noise
     rates = {"like": float(rng.uniform(0.04, 0.09)), "comment": 0.004 * jitter(),
              "share": share_rate * jitter(), "save": save_rate * jitter()}

@@ -29,7 +29,7 @@ from scripts.core.files import write_text_atomic
 from scripts.core.textsafety import tag_safe_json
 from scripts.core.problems import Problems
 from scripts.proposals.decide import short_id
-from scripts.proposals.recfiles import RecFile, describe_patch
+from scripts.proposals.recfiles import RecFile, describe_rec
 from scripts.outputs.queries import run_query
 from scripts.outputs.report import MISSING_LEGEND, TOP_FINDINGS, known_accounts, pending_recs, platform_label, read_findings_file
 from scripts.core.timeutil import to_iso, utc_now
@@ -128,7 +128,7 @@ def finding_view(finding: dict, with_account: bool) -> dict:
 def rec_view(rec: RecFile) -> dict:
     return {"id": short_id(rec.data["id"]), "account": rec.account, "confidence": rec.data["confidence"],
             "category": rec.data["category"],
-            "insight": rec.data["insight"], "change": "; ".join(describe_patch(rec.data["patch"])),
+            "insight": rec.data["insight"], "change": "; ".join(describe_rec(rec.data)),
             "file": rec.path.name}
 
 

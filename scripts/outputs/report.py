@@ -23,7 +23,7 @@ from scripts.core.problems import Problems
 from scripts.proposals.recommend import read_insights
 from scripts.core.findings import CONFIDENCE_RANK, finding_rank
 from scripts.proposals.decide import short_id
-from scripts.proposals.recfiles import RecError, RecFile, describe_patch, read_states
+from scripts.proposals.recfiles import RecError, RecFile, describe_rec, read_states
 from scripts.core.textsafety import printable
 from scripts.outputs.queries import Result, run_query
 from scripts.core.workspace import SCHEMA_DIR, Workspace, WorkspaceError, check_account_name, is_account_name
@@ -151,7 +151,7 @@ def recs_table(recs: list[RecFile], with_account: bool) -> Table:
                          overflow="fold" if column == "file" else "ellipsis")
     for rec in recs:
         row = [rec.data["confidence"].upper(), rec.data["category"], rec.data["insight"],
-               "; ".join(describe_patch(rec.data["patch"])), rec.path.name]
+               "; ".join(describe_rec(rec.data)), rec.path.name]
         table.add_row(*(Text(printable(v)) for v in [short_id(rec.data["id"])]
                         + ([rec.account] if with_account else []) + row))
     return table

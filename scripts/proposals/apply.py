@@ -11,6 +11,12 @@ is one line naming it; nothing is written and the file stays in approved/, while
 still apply. A file whose change is already in the context (a run killed between writing the
 context and moving the file) is moved on with a note. The DB's recommendations table mirrors
 every file's state afterwards, rejected/ included.
+
+A cross-account file (`all--…`, one patch per account under `patches`) is approved once and
+applied all or none: every account's patch is checked against its context first, and nothing is
+written unless all of them apply; then each context is written atomically. A run killed between
+two of those writes leaves the file in approved/, and the next run applies only the accounts whose
+context does not hold it yet.
 """
 from __future__ import annotations
 
@@ -39,15 +45,16 @@ def sample_size(ws: Workspace, account: str) -> int | None:
     return posts if isinstance(posts, int) and not isinstance(posts, bool) and posts >= 0 else None
 
 
-def applied(context: dict, rec: RecFile, config: AccountConfig, now: datetime, posts: int | None) -> dict:
-    """The context after one recommendation, or RecError saying why it cannot be applied: a
-    field apply maintains, a stale or broken patch, a result that breaks the schema (NaN
+def applied(context: dict, rec: RecFile, account: str, config: AccountConfig, now: datetime,
+            posts: int | None) -> dict:
+    """The account's context after one recommendation, or RecError saying why it cannot be applied:
+    a field apply maintains, a stale or broken patch, a result that breaks the schema (NaN
     included), a field outside the category, or a change without a test op before it."""
-    data = rec.data
-    problem = maintained_field_problem(data["category"], data["patch"])
+    data, patch = rec.data, rec.patches[account]
+    problem = maintained_field_problem(data["category"], patch)
     if problem:
         raise RecError(problem)
-    patched = apply_patch(context, data["patch"])
+    patched = apply_patch(context, patch)
     day = now.date().isoformat()
     patched["last_updated"] = day
     if posts is not None:
@@ -57,19 +64,19 @@ def applied(context: dict, rec: RecFile, config: AccountConfig, now: datetime, p
     problem = context_error(patched, config, base=context)
     if problem:
         raise RecError(f"the patched context would break the schema at {problem}")
-    problem = patch_problem(data["category"], data["patch"])
+    problem = patch_problem(data["category"], patch)
     if problem:
         raise RecError(problem)
     return patched
 
 
-def already_in(context: dict, rec: RecFile) -> bool:
+def already_in(context: dict, rec: RecFile, account: str | None = None) -> bool:
     """Whether the file's change is already in the context: its id is among the approved ones, or
     its changes (the ops after its tests) would change nothing. A run killed between writing the
     context and moving the file leaves exactly that; the next run finishes the move."""
     if any(entry.get("id") == rec.data["id"] for entry in context.get("approved_recommendations") or []):
         return True
-    changes = [op for op in rec.data["patch"] if op["op"] != "test"]
+    changes = [op for op in rec.patches[account or rec.account] if op["op"] != "test"]
     try:
         result = apply_patch(context, changes)
     except RecError:  # the changes do not even apply: certainly not in the context yet
@@ -81,26 +88,35 @@ def _json(value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: datetime) -> bool:
-    """Apply one file and move it to applied/; False when its change was already in the context
-    (the file is moved on, nothing is written). RecError or WriteFailed when it cannot apply."""
-    account = rec.account
-    if account not in configs:
-        raise RecError(f"no valid {ws.config_path(account).relative_to(ws.root)} for account {account}")
+def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: datetime) -> list[str]:
+    """Apply one file to every account it names and move it to applied/; the accounts whose context
+    changed (none when the change was already in every context: the file is moved on). RecError or
+    WriteFailed when it cannot apply; then nothing is written."""
+    for account in rec.patches:
+        if account not in configs:
+            raise RecError(f"no valid {ws.config_path(account).relative_to(ws.root)} for account {account}")
     if (ws.rec_dir("applied") / rec.path.name).exists():
         raise RecError("a file of the same name is already in applied/")
-    if already_in(contexts[account], rec):
-        problem = patch_problem(rec.data["category"], rec.data["patch"])
-        if problem:  # held to the rules even when it would change nothing
-            raise RecError(problem)
-        move(ws, rec, "applied")
-        return False
-    patched = applied(contexts[account], rec, configs[account], now, sample_size(ws, account))
-    write_json_atomic(ws.context_path(account), patched)
-    contexts[account] = patched
-    record_applied(ws, rec, now)
+    patched = {}
+    for account, patch in rec.patches.items():
+        where = f"{account}: " if rec.account != account else ""
+        try:
+            if already_in(contexts[account], rec, account):
+                problem = patch_problem(rec.data["category"], patch)
+                if problem:  # held to the rules even when it would change nothing
+                    raise RecError(problem)
+                continue
+            patched[account] = applied(contexts[account], rec, account, configs[account], now,
+                                       sample_size(ws, account))
+        except RecError as exc:
+            raise RecError(f"{where}{exc}") from None
+    for account, context in patched.items():  # every patch applies: now write them
+        write_json_atomic(ws.context_path(account), context)
+        contexts[account] = context
+    if patched:
+        record_applied(ws, rec, now)
     move(ws, rec, "applied")
-    return True
+    return sorted(patched)
 
 
 def record_applied(ws: Workspace, rec: RecFile, now: datetime) -> None:
@@ -118,7 +134,7 @@ def read_contexts(ws: Workspace, recs: list[RecFile], configs: dict, problems: P
     """The current context of every account with an approved file; a broken one is one line for
     the account (its files stay in approved/), not one per file."""
     contexts = {}
-    for account in sorted({rec.account for rec in recs} & configs.keys()):
+    for account in sorted({account for rec in recs for account in rec.patches} & configs.keys()):
         try:
             contexts[account] = context_or_default(ws, account, configs[account])
         except RecError as exc:
@@ -140,7 +156,7 @@ def apply_workspace(ws: Workspace, now: datetime) -> Problems:
     approved_at: dict[str, str] = {}
     for rec in sorted(approved, key=lambda r: r.path.name):
         rel = rec.path.relative_to(ws.root)
-        if rec.account in waiting:
+        if waiting & set(rec.patches):
             continue
         try:
             changed = apply_one(ws, rec, configs, contexts, now)
@@ -151,10 +167,10 @@ def apply_workspace(ws: Workspace, now: datetime) -> Problems:
             problems.add(f"{exc}; {rel} stays in approved/")
             continue
         approved_at[rec.data["id"]] = to_iso(now)
-        context = ws.context_path(rec.account).relative_to(ws.root)
-        print(f"apply: {rec.data['id']}: applied to {context}" if changed else
-              f"apply: note: {rec.data['id']}: its change is already in {context} (an earlier run stopped "
-              f"before moving the file); moved to {ws.rec_dir('applied').relative_to(ws.root)}/")
+        contexts_changed = ", ".join(str(ws.context_path(a).relative_to(ws.root)) for a in changed)
+        print(f"apply: {rec.data['id']}: applied to {contexts_changed}" if changed else
+              f"apply: note: {rec.data['id']}: its change is already in {'the contexts' if len(rec.patches) > 1 else ws.context_path(rec.account).relative_to(ws.root)} "
+              f"(an earlier run stopped before moving the file); moved to {ws.rec_dir('applied').relative_to(ws.root)}/")
     everything, _ = read_states(ws)
     try:
         sync_db(open_db(ws.db_path), ws, everything, approved_at)

@@ -30,7 +30,8 @@ from scripts.core.workspace import SCHEMA_DIR
 
 __all__ = ["CONTEXT_FILE", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError", "choose_format", "context_problem",
            "experiments", "first_nonfinite", "format_weights", "hook_styles_to_avoid", "load_context",
-           "preferred_hook_styles", "reference_hooks", "slide_count", "top_pillars", "underperforming_pillars"]
+           "posting_windows", "preferred_hook_styles", "reference_hooks", "slide_count", "top_pillars",
+           "underperforming_pillars"]
 
 SCHEMA_PATH = SCHEMA_DIR / "performance_context.schema.json"
 CONTEXT_FILE = "performance_context.json"
@@ -139,6 +140,12 @@ def hook_styles_to_avoid(context: dict) -> list[str]:
 
 def slide_count(context: dict, default: int) -> int:
     return context.get("optimal_slide_count") or default
+
+
+def posting_windows(context: dict) -> list[tuple[int, int]]:
+    """Local publishing hours that work best, best first: (start_hour, end_hour), both inclusive
+    (a window may wrap past midnight: (22, 1)). Empty when nothing is known yet."""
+    return [(w["start_hour"], w["end_hour"]) for w in context.get("posting_windows") or []]
 
 
 def experiments(context: dict) -> list[str]:

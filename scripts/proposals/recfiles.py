@@ -39,7 +39,7 @@ CATEGORY_FIELDS = {
     "format_experiment": {"experiment_suggestions", "format_weights"},
     "failure_pattern": {"hook_insights", "underperforming_pillars", "top_pillars", "format_weights",
                         "optimal_slide_count", "experiment_suggestions"},
-    "80_20_insight": {"top_pillars", "format_weights"},
+    "80_20_insight": {"top_pillars", "format_weights", "posting_windows"},
     "save_vs_share": {"save_vs_share"},
     "slide_count": {"optimal_slide_count"},
     "cta_strategy": {"experiment_suggestions"},
@@ -68,6 +68,7 @@ def default_context(config: AccountConfig) -> dict:
         "top_pillars": [],
         "underperforming_pillars": [],
         "optimal_slide_count": None,
+        "posting_windows": [],
         "hook_insights": {"best_styles": [], "worst_styles": [], "reference_hooks": []},
         "save_vs_share": {"high_save_formats": [], "high_share_formats": []},
         "experiment_suggestions": [],
@@ -266,6 +267,13 @@ def describe_patch(patch: list[dict]) -> list[str]:
     return lines
 
 
+def describe_rec(data: dict) -> list[str]:
+    """Each change a recommendation makes in words; a cross-account file's prefixed by its account."""
+    if "patches" not in data:
+        return describe_patch(data["patch"])
+    return [f"{account}: {line}" for account, patch in data["patches"].items() for line in describe_patch(patch)]
+
+
 # --- recommendation files ---------------------------------------------------------------------
 
 @dataclass
@@ -277,6 +285,16 @@ class RecFile:
     @property
     def account(self) -> str:
         return self.data["account"]
+
+    @property
+    def patches(self) -> dict[str, list[dict]]:
+        """Account -> the patch for it: one for an account's file, one per account for a
+        cross-account file (account "all")."""
+        return rec_patches(self.data)
+
+
+def rec_patches(data: dict) -> dict[str, list[dict]]:
+    return dict(data["patches"]) if "patches" in data else {data["account"]: data["patch"]}
 
 
 def file_stem(account: str, day: str, category: str, taken: set[str]) -> str:
@@ -373,7 +391,7 @@ def sync_db(db, ws: Workspace, recs: list[RecFile], approved_at: dict[str, str] 
     rows = [{
         "id": rec.data["id"], "account_name": rec.account, "created_at": rec.data["created_at"],
         "status": rec.state, "category": rec.data["category"], "insight": rec.data["insight"],
-        "proposed_change": json.dumps(rec.data["patch"], ensure_ascii=False),
+        "proposed_change": json.dumps(rec.data.get("patch", rec.data.get("patches")), ensure_ascii=False),
         "confidence": rec.data["confidence"], "source": rec.data["source"],
         "finding_id": rec.data["evidence"]["finding"], "file": str(rec.path.relative_to(ws.root)),
         "approved_at": approved_at.get(rec.data["id"]),

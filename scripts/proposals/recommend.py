@@ -18,7 +18,7 @@ from scripts.proposals import rules as recommend_rules
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.credentials import read_secret
 from scripts.core.db import missing_data, open_db
-from scripts.core.findings import cap_confidence
+from scripts.core.findings import cap_confidence, finding_rank
 from scripts.core.files import UnreadableJson, WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
 from scripts.proposals.recfiles import (CATEGORIES, RecError, RecFile, apply_patch, change_signature, context_error,
@@ -26,7 +26,7 @@ from scripts.proposals.recfiles import (CATEGORIES, RecError, RecFile, apply_pat
                                         validate_rec, with_tests)
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import parse_utc, to_iso
-from scripts.core.workspace import SCHEMA_DIR, Workspace
+from scripts.core.workspace import ALL, SCHEMA_DIR, Workspace
 
 MIN_PER_ACCOUNT, MAX_PER_ACCOUNT, MAX_PER_CATEGORY = 3, 5, 2
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
@@ -41,6 +41,11 @@ class AccountInputs:
     context: dict
     hooks_by_style: dict[str, list[str]] = field(default_factory=dict)
     posts: list[dict] = field(default_factory=list)
+
+    @property
+    def platforms(self) -> set[str] | None:
+        """The platforms the account has (None: its config names none, so any)."""
+        return set(self.config.platform_profiles) or None
 
 
 def read_insights(path) -> dict:
@@ -76,7 +81,8 @@ def post_examples(db) -> dict[str, tuple[dict[str, list[str]], list[dict]]]:
     backfill have filled the tables."""
     try:
         rows = list(db.query(
-            "SELECT d.account_name, d.hook_style, d.hook_text, p.caption, d.format, d.views FROM v_post_day7 d "
+            "SELECT d.account_name, d.hook_style, d.hook_text, p.caption, d.format, d.views, "
+            "p.output_folder IS NOT NULL AS generated FROM v_post_day7 d "
             "JOIN posts p ON p.post_id = d.post_id WHERE d.views IS NOT NULL "
             "ORDER BY d.account_name, d.views DESC, d.post_id"))
     except sqlite3.Error:  # a DB without posts yet simply has no examples
@@ -88,12 +94,16 @@ def post_examples(db) -> dict[str, tuple[dict[str, list[str]], list[dict]]]:
 
 
 def account_examples(rows: list[dict]) -> tuple[dict[str, list[str]], list[dict]]:
-    """Up to three hooks per style, and the three best and three worst posts (rows best first)."""
+    """Up to three hooks per style, and the three best and three worst posts (rows best first).
+    Reference hooks come only from posts our generator made (matched to its folder), never from a
+    caption someone else wrote, and only ones that pass rules.reference_hook_problem: they become
+    text the generator feeds to its own model."""
     by_style: dict[str, list[str]] = {}
     for row in rows:
         hooks = by_style.setdefault(row["hook_style"], [])
-        if row["hook_style"] and row["hook_text"] and row["hook_text"] not in hooks and len(hooks) < 3:
-            hooks.append(row["hook_text"][:200])
+        if (row["hook_style"] and row["generated"] and row["hook_text"] not in hooks and len(hooks) < 3
+                and recommend_rules.reference_hook_problem(row["hook_text"]) is None):
+            hooks.append(row["hook_text"])
     chosen = rows[:3] + rows[3:][-3:]
     posts = [{"rank": "top" if i < 3 else "bottom", "format": r["format"], "hook_style": r["hook_style"],
               "views_d7": r["views"], "hook": r["hook_text"], "caption": r["caption"]}
@@ -113,6 +123,9 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
     category = raw.get("category")
     if category not in CATEGORIES:
         raise RecError(f"unknown category {_short(category, 40)!r}")
+    if not recommend_rules.supports_change(finding, inputs.platforms) and not _experiment(category, raw):
+        raise RecError(f"rests on a {finding.get('confidence')} finding about {finding.get('platform') or 'all platforms'}"
+                       f" (changes need a medium or better finding about a platform the account has)")
     ops = changing_ops(raw.get("patch"))
     problem = outside_fields_problem(category, ops)
     if problem:
@@ -129,6 +142,15 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
         raise RecError("no insight")
     return {"finding": finding, "category": category, "insight": insight, "patch": patch,
             "confidence": cap_confidence(str(raw.get("confidence")), finding["confidence"])}
+
+
+def _experiment(category: str, raw: dict) -> bool:
+    """An experiment suggestion only asks for posts that would tell, and changes no weight: it may
+    rest on an open question (its confidence stays that finding's)."""
+    patch = raw.get("patch")
+    return isinstance(patch, list) and bool(patch) and all(
+        isinstance(op, dict) and (op.get("op") == "test" or str(op.get("path", "")).startswith("/experiment_suggestions"))
+        for op in patch)
 
 
 def changing_ops(patch) -> list[dict]:
@@ -202,7 +224,11 @@ def propose(inputs: AccountInputs, blocked: set[frozenset], busy: set[str], slot
             notes: list[str], api_key: str | None) -> list[dict]:
     """Claude's proposals when a key is set (topped up by the rules), the rules' otherwise."""
     def rules() -> list[dict]:
-        raws = recommend_rules.propose(list(inputs.findings.values()), inputs.context, inputs.hooks_by_style)
+        findings = list(inputs.findings.values())
+        raws = recommend_rules.actionable(findings, inputs.context, inputs.hooks_by_style, inputs.platforms)
+        if not raws:  # nothing is clear enough to change: ask for the posts that would tell
+            notes.append(f"{inputs.account}: no finding is clear enough for a change; proposing experiments")
+            raws = recommend_rules.experiments(findings, inputs.context, inputs.platforms)
         return vet_all(raws, inputs, "rules", notes)
 
     if not api_key:
@@ -249,16 +275,73 @@ def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: s
     return written
 
 
+MAX_ACROSS = 2   # cross-account proposals a week: each one lands in every account's inbox
+
+
+def propose_across(accounts: dict[str, AccountInputs], cross: list[dict], existing: list[RecFile], now) -> list[dict]:
+    """A pattern that holds in every account (a universal cross-account finding at medium or better)
+    as one proposal with a patch per account: approved once, applied to all. Only accounts that
+    have the finding's platform, have room in their inbox and do not hold the change yet; at
+    least two of them, or it stays with the accounts' own proposals."""
+    chosen = []
+    for finding in sorted(cross, key=finding_rank):
+        if len(chosen) >= MAX_ACROSS:
+            break
+        if finding.get("direction") == "none" or (finding.get("details") or {}).get("pattern") != "universal":
+            continue
+        patches, category = {}, None
+        for account, inputs in sorted(accounts.items()):
+            if not recommend_rules.supports_change(finding, inputs.platforms) or free_slots(existing, account, now) < 1:
+                continue
+            raw = recommend_rules.across_accounts(finding, inputs.context, inputs.hooks_by_style)
+            try:
+                rec = vet(raw, inputs) if raw else None
+            except RecError:
+                continue
+            busy = busy_paths(existing, account) | {p for c in chosen for p in _touches(c["patches"].get(account, []))}
+            if rec is None or change_signature(rec["patch"]) in blocked_changes(existing, account) \
+                    or _overlaps(_touches(rec["patch"]), busy):
+                continue
+            patches[account], category = rec["patch"], rec["category"]
+        if len(patches) >= 2:
+            chosen.append({"finding": finding, "category": category, "patches": patches, "source": "rules",
+                           "confidence": finding["confidence"],
+                           "insight": f"{' '.join(finding['claim'].split())[:700]} Proposed for "
+                                      f"{len(patches)} accounts: {', '.join(patches)}."})
+    return chosen
+
+
+def write_across(ws: Workspace, accounts: dict[str, AccountInputs], cross: list[dict], existing: list[RecFile],
+                 now, taken: set[str], problems: Problems) -> list[RecFile]:
+    written = []
+    for rec in propose_across(accounts, cross, existing, now):
+        stem = file_stem(ALL, now.date().isoformat(), rec["category"], taken)
+        taken.add(stem)
+        data = {"id": stem, "account": ALL, "created_at": to_iso(now), "category": rec["category"],
+                "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
+                "evidence": rec_evidence(rec["finding"]), "patches": rec["patches"]}
+        path = ws.rec_dir("pending") / f"{stem}.json"
+        try:
+            validate_rec(data, path)
+            write_json_atomic(path, data)
+        except (RecError, WriteFailed) as exc:
+            problems.add(f"{path.relative_to(ws.root)}: not written ({exc})")
+            continue
+        written.append(RecFile(path, "pending", data))
+        print(f"recommend: all: {stem} for {', '.join(rec['patches'])} (one approval applies it to every one)")
+    return written
+
+
 def blocked_changes(existing: list[RecFile], account: str) -> set[frozenset]:
     """Changes that must not be proposed again: waiting for a human, or turned down by one."""
-    return {change_signature(r.data["patch"]) for r in existing
-            if r.account == account and r.state in ("pending", "approved", "rejected")}
+    return {change_signature(r.patches[account]) for r in existing
+            if account in r.patches and r.state in ("pending", "approved", "rejected")}
 
 
 def free_slots(existing: list[RecFile], account: str, now) -> int:
     """At most five a week, and at most five waiting: a full inbox gets nothing new until a human
     has looked at it (the findings keep, nothing is lost by waiting)."""
-    mine = [r for r in existing if r.account == account]
+    mine = [r for r in existing if account in r.patches]
     waiting = sum(r.state == "pending" for r in mine)
     week = now.isocalendar()[:2]
     this_week = sum(parse_utc(r.data["created_at"]).isocalendar()[:2] == week for r in mine)
@@ -267,8 +350,8 @@ def free_slots(existing: list[RecFile], account: str, now) -> int:
 
 def busy_paths(existing: list[RecFile], account: str) -> set[str]:
     """Values a waiting file tests: a new patch testing them would go stale once that file applies."""
-    return {path for r in existing if r.account == account and r.state in ("pending", "approved")
-            for path in _touches(r.data["patch"])}
+    return {path for r in existing if account in r.patches and r.state in ("pending", "approved")
+            for path in _touches(r.patches[account])}
 
 
 def why_fewer(slots: int, findings: dict) -> str:
@@ -302,6 +385,7 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
     examples = post_examples(db)
     taken = {r.path.stem for r in existing}
     notes: list[str] = []
+    accounts: dict[str, AccountInputs] = {}
     for account, config in configs.items():
         try:
             findings = account_findings(ws, account, cross)
@@ -314,7 +398,10 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
             problems.add(f"{ws.context_path(account)}: {broken} (fix it by hand; apply refuses to build on it)")
             continue
         by_style, posts = examples.get(account, ({}, []))
-        inputs = AccountInputs(account, config, findings, context, by_style, posts)
+        accounts[account] = AccountInputs(account, config, findings, context, by_style, posts)
+    existing += write_across(ws, accounts, cross, existing, now, taken, problems)
+    for account, inputs in accounts.items():
+        findings = inputs.findings
         slots = free_slots(existing, account, now)
         chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account), slots, notes,
                          api_key)

@@ -15,7 +15,7 @@ import tty
 from scripts.core.db import open_db
 from scripts.core.problems import Problems
 from scripts.proposals.decide import short_id
-from scripts.proposals.recfiles import RecError, describe_patch, move, read_states, sync_db
+from scripts.proposals.recfiles import RecError, describe_rec, move, read_states, sync_db
 from scripts.core.textsafety import printable
 from scripts.core.workspace import Workspace
 
@@ -66,7 +66,7 @@ def show(number: int, rec) -> None:
     evidence = data["evidence"]
     if evidence.get("n"):
         print(printable(f"   Evidence: {evidence['finding']} ({evidence['n']} posts sampled)"))
-    print(printable(f"   Change: {'; '.join(describe_patch(data['patch']))}"))
+    print(printable(f"   Change: {'; '.join(describe_rec(data))}"))
 
 
 def review(ws: Workspace, account: str | None) -> Problems:

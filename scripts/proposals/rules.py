@@ -15,12 +15,23 @@ Which finding becomes which category:
   pillars worse                       -> pillar_rebalance  underperforming_pillars
   save_vs_share with a format         -> save_vs_share     high_save / high_share formats
   save_vs_share with a CTA            -> cta_strategy      an experiment suggestion
-  slide_count                         -> slide_count       optimal_slide_count
+  slide_count                         -> slide_count       optimal_slide_count (never inside a worse range)
+  timing: a better local time block   -> 80_20_insight     posting_windows
   exploration                         -> format_experiment experiment suggestion
+  nothing clear (only low findings)   -> format_experiment "post N of X in the next 2 weeks so we can tell"
+
+Only findings at medium or better about a platform the account has become changes (actionable).
+Not proposed from: the worst-fifth failure tests (a strong format makes every other format look
+over-represented among the worst posts; the other-things-equal lever findings carry the same levers
+without that) and the cross-account findings (each account's own findings are already pooled with
+its siblings', so a pattern that holds everywhere reaches every account through its own file).
+Reference hooks are our generator's own hooks of matched posts, screened by reference_hook_problem.
 """
 from __future__ import annotations
 
 import math
+
+import re
 
 from scripts.core.files import finite_number
 from scripts.core.findings import RATIO_KINDS, finding_rank
@@ -29,19 +40,99 @@ WEIGHT_RANGE = (0.5, 2.0)   # rules move weights gently; the schema allows 0.1-3
 DEFAULT_STEP = 0.3          # when a finding has no usable ratio
 
 
+SUPPORTING = ("medium", "high")   # the confidences a change may rest on
+EXPERIMENT_POSTS, EXPERIMENT_WEEKS, EXPERIMENT_FORMATS = 4, 2, 2
+REFERENCE_HOOK_MAX = 120         # characters: a hook is one line of a slide
+# text that reads as an instruction to a model, or markup: never fed to the generator's own model
+_INSTRUCTION_LIKE = re.compile(
+    r"ignore (all |any )?(the )?(previous|prior|above|earlier)|disregard|instruction|system prompt|"
+    r"\bprompt\b|you are (now )?an? |assistant:|\bsystem:|<|>|```|https?://|www\.", re.IGNORECASE)
+
+
+def reference_hook_problem(text) -> str | None:
+    """Why a hook may not become a reference hook, or None."""
+    if not isinstance(text, str) or not text.strip():
+        return "empty"
+    if len(text) > REFERENCE_HOOK_MAX or "\n" in text:
+        return "longer than one short line"
+    if _INSTRUCTION_LIKE.search(text):
+        return "reads like an instruction or markup"
+    return None
+
+
+def supports_change(finding: dict, platforms: set[str] | None) -> bool:
+    """A finding a change may rest on: medium or better, about a platform the account has (a finding
+    about Instagram says nothing to a TikTok-only account)."""
+    platform = finding.get("platform")
+    return finding.get("confidence") in SUPPORTING and (platforms is None or platform is None or platform in platforms)
+
+
+def actionable(findings: list[dict], context: dict, examples: dict[str, list[str]] | None = None,
+               platforms: set[str] | None = None) -> list[dict]:
+    """Every change the findings support (supports_change), strongest evidence first."""
+    return propose([f for f in findings if supports_change(f, platforms)], context, examples)
+
+
+def experiments(findings: list[dict], context: dict, platforms: set[str] | None = None) -> list[dict]:
+    """When nothing is clear: experiments that would tell, not weight changes. For the formats with
+    the fewest posts behind them (by the formats findings), "post 4 in the next 2 weeks"."""
+    mine = [f for f in findings if f.get("dimension") == "formats"
+            and (platforms is None or f.get("platform") is None or f.get("platform") in platforms)]
+    posts: dict[str, int] = {fmt: 0 for fmt in context["format_weights"]}
+    cited: dict[str, dict] = {}
+    for finding in sorted(mine, key=lambda f: f["id"]):
+        fmt = (finding.get("subject") or {}).get("format")
+        if isinstance(fmt, str) and fmt in posts and finding.get("groups"):
+            posts[fmt] += int(finding["groups"][0].get("n") or 0)
+            cited[fmt] = finding
+        for name, row in ((finding.get("details") or {}).get("by_format") or {}).items():
+            if name in posts and isinstance(row, dict) and isinstance(row.get("posts"), int):
+                posts[name] += row["posts"]
+    if not mine:
+        return []
+    current = context["experiment_suggestions"]
+    open_formats = [fmt for fmt in sorted(posts, key=lambda f: (posts[f], f))
+                    if not (fmt in cited and cited[fmt].get("confidence") != "low")   # a clear finding: not open
+                    and not any(s.startswith(f"Format {fmt}: ") for s in current)][:EXPERIMENT_FORMATS]
+    if not open_formats:
+        return []
+    text = {fmt: f"Format {fmt}: post {EXPERIMENT_POSTS} in the next {EXPERIMENT_WEEKS} weeks so we can tell how it "
+                 f"does (too few posts to tell now)" for fmt in open_formats}
+    finding = cited.get(open_formats[0], mine[0])
+    proposal = _proposal(finding, "format_experiment", "add the experiment suggestions " + "; ".join(
+        f'"{t}"' for t in text.values()), [_replace("/experiment_suggestions", (current + list(text.values()))[-20:])])
+    proposal["confidence"] = "low"
+    return [proposal]
+
+
 def propose(findings: list[dict], context: dict, examples: dict[str, list[str]] | None = None) -> list[dict]:
     """Every proposal the findings support against this context, strongest evidence first."""
     examples = examples or {}
     ranked = []
+    worse = _worse_slide_counts(findings)
     for finding in findings:
         if finding.get("direction") == "none":
             continue
         for rule in RULES.get(finding["dimension"], ()):
             proposal = rule(finding, context, examples)
-            if proposal:
+            if proposal and not _sets_slide_count_in(proposal, worse):
                 ranked.append((finding_rank(finding), proposal))
                 break
     return [proposal for _, proposal in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def _worse_slide_counts(findings: list[dict]):
+    """The slide counts any of these findings calls worse: "N+ slides do worse" (or better)."""
+    cuts = [(f["subject"]["slide_count_min"], f["direction"]) for f in findings
+            if f.get("dimension") == "slide_count" and isinstance((f.get("subject") or {}).get("slide_count_min"), int)
+            and f.get("direction") in ("better", "worse")]
+    return lambda count: any(count >= n if d == "worse" else count < n for n, d in cuts)
+
+
+def _sets_slide_count_in(proposal: dict, worse) -> bool:
+    """Never an optimum inside a range the same analysis calls worse."""
+    return any(op.get("path") == "/optimal_slide_count" and isinstance(op.get("value"), int) and worse(op["value"])
+               for op in proposal["patch"])
 
 
 def _proposal(finding: dict, category: str, action: str, ops: list[dict]) -> dict:
@@ -127,7 +218,8 @@ def hook_style(finding: dict, context: dict, examples) -> dict | None:
     ops = [_replace("/hook_insights/best_styles", hooks["best_styles"] + [style])]
     if style in hooks["worst_styles"]:
         ops.append(_replace("/hook_insights/worst_styles", [s for s in hooks["worst_styles"] if s != style]))
-    fresh = [h for h in examples.get(style, [])[:3] if h not in hooks["reference_hooks"]]
+    fresh = [h for h in examples.get(style, []) if h not in hooks["reference_hooks"]
+             and reference_hook_problem(h) is None][:3]
     action = f"add {style} to the best hook styles"
     if fresh:
         ops.append(_replace("/hook_insights/reference_hooks", (hooks["reference_hooks"] + fresh)[-20:]))
@@ -251,26 +343,31 @@ def exploration(finding: dict, context: dict, examples) -> dict | None:
                     "not posted lately; try 2 posts this week")
 
 
-def failure(finding: dict, context: dict, examples) -> dict | None:
-    subject = finding.get("subject") or {}
-    if isinstance(subject.get("hook_style"), str):
-        return _worst_style(finding, context, subject["hook_style"], "failure_pattern")
-    if isinstance(subject.get("content_pillar"), str):
-        return _underperforming(finding, context, subject["content_pillar"], "failure_pattern")
-    if isinstance(subject.get("format"), str):
-        return format_weight({**finding, "direction": "worse"}, context, examples, "failure_pattern")
-    if any(k.startswith("slide_count") for k in subject):
-        return slide_count({**finding, "direction": "worse"}, context, examples, "failure_pattern")
-    return None
+def posting_window(finding: dict, context: dict, examples) -> dict | None:
+    """A local time block that does better becomes the first posting window."""
+    hours = (finding.get("subject") or {}).get("local_hour_range")
+    if finding.get("direction") != "better" or not (isinstance(hours, list) and len(hours) == 2
+                                                     and all(isinstance(h, int) and 0 <= h <= 23 for h in hours)):
+        return None
+    window = {"start_hour": hours[0], "end_hour": hours[1]}
+    current = context.get("posting_windows") or []
+    if current[:1] == [window]:
+        return None
+    windows = ([window] + [w for w in current if w != window])[:6]
+    op = _replace("/posting_windows", windows) if "posting_windows" in context else \
+        {"op": "add", "path": "/posting_windows", "value": windows}
+    return _proposal(finding, "80_20_insight", f"post between {hours[0]:02d}:00 and {hours[1]:02d}:59 local time "
+                     f"first (posting_windows)", [op])
 
 
-def cross_account(finding: dict, context: dict, examples) -> dict | None:
-    """A pattern that holds on every account also applies to this one."""
+def across_accounts(finding: dict, context: dict, examples) -> dict | None:
+    """A universal cross-account finding's change for one account's context (recommend.py writes
+    them as one all-- proposal with a patch per account)."""
     subject = finding.get("subject") or {}
-    if "format" in subject:
-        return format_weight(finding, context, examples)
-    if "hook_style" in subject:
-        return hook_style(finding, context, examples)
+    for key, rule in (("format", format_weight), ("hook_style", hook_style), ("content_pillar", pillar),
+                      ("local_hour_range", posting_window)):
+        if key in subject:
+            return rule(finding, context, examples)
     return None
 
 
@@ -282,12 +379,11 @@ def slides_worse_is_failure(finding: dict, context: dict, examples) -> dict | No
 
 RULES = {
     "formats": (pareto, format_weight),
-    "failures": (failure,),
     "pillars": (pareto, pillar),
     "save_vs_share": (save_vs_share,),
     "hooks": (hook_style,),
     "slide_count": (slides_worse_is_failure,),
+    "timing": (posting_window,),
     "exploration": (exploration,),
-    "cross_account": (cross_account,),
-    # timing and growth have no field in the generator's context: they stay in the reports
+    # failures and cross_account: see the module's docstring; growth has no field in the context
 }
