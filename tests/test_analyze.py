@@ -15,7 +15,7 @@ from scripts.analysis import stats
 from scripts.core.config import load_config
 from scripts.core.db import open_db
 from scripts.dev.demo_world import PLANTED
-from scripts.proposals.rules import propose
+from scripts.proposals.rules import actionable
 from scripts.proposals.recfiles import default_context
 from scripts.core.workspace import SCHEMA_DIR, Workspace
 from tests.conftest import build_demo, run_step
@@ -208,9 +208,39 @@ def test_findings_drive_the_recommender(planted):
     categories = set()
     for account in accounts_of(docs):
         context = default_context(load_config(ws.config_path(account)))
-        categories |= {p["category"] for p in propose(docs[account]["findings"] + cross, context)}
-    assert {"format_weight", "hook_style", "failure_pattern", "slide_count", "cta_strategy",
-            "format_experiment", "topic_priority"} <= categories
+        categories |= {p["category"] for p in actionable(docs[account]["findings"] + cross, context)}
+    assert {"format_weight", "hook_style", "failure_pattern", "cta_strategy", "format_experiment",
+            "80_20_insight", "topic_priority"} <= categories
+
+
+def test_the_planted_worlds_proposals_contain_no_contradiction(planted, tmp_path):
+    """make recommend on the planted world (issue 15): no optimum inside a range a finding calls
+    worse, no cut of the long-tail format, no proposal from another platform's finding, and every
+    reference hook one of our generator's own hooks, never a caption."""
+    ws = Workspace(shutil.copytree(planted[0].root, tmp_path / "ws"))
+    run_step("recommend", ws.root)
+    docs = read_insights(ws)
+    generator_hooks = {json.loads(p.read_text())["hook_text"] for p in ws.accounts_dir.glob("*/output/*/meta.json")}
+    recs = [json.loads(p.read_text()) for p in ws.rec_dir("pending").glob("*.json")]
+    assert recs
+    for rec in recs:
+        patches = rec.get("patches") or {rec["account"]: rec["patch"]}
+        for account, patch in patches.items():
+            platforms = set(load_config(ws.config_path(account)).platform_profiles)
+            finding = next(f for doc in (docs[account], docs["all"]) for f in doc["findings"]
+                           if f["id"] == rec["evidence"]["finding"])
+            assert finding["platform"] in platforms | {None}
+            worse_from = [f["subject"]["slide_count_min"] for f in docs[account]["findings"]
+                          if f["dimension"] == "slide_count" and f["direction"] == "worse"
+                          and "slide_count_min" in f["subject"] and f["confidence"] != "low"]
+            for op in patch:
+                if op["path"] == "/optimal_slide_count" and op["op"] != "test":
+                    assert all(op["value"] < n for n in worse_from), (rec["id"], worse_from)
+                if op["path"] == "/format_weights/boring_habits" and op["op"] != "test":
+                    assert op["value"] >= 1.0, rec["id"]       # the long-tail format is never cut
+                if op["path"] == "/hook_insights/reference_hooks" and op["op"] != "test":
+                    assert set(op["value"]) <= generator_hooks, rec["id"]
+    assert any(r["account"] == "all" for r in recs)            # the universal step_guide effect, proposed once
 
 
 def test_bad_config_skips_that_account_and_an_empty_account_gets_an_empty_file(planted, tmp_path):

@@ -15,7 +15,7 @@ from scripts.proposals.apply import applied
 from scripts.proposals.recfiles import CONTEXT_SCHEMA, RecError, default_context, read_rec
 from scripts.core.workspace import Workspace
 from tests.conftest import build_demo, copy_workspace, run_step
-from tests.test_recommend import WEEK1, git, write_insights
+from tests.test_recommend import REC_SCHEMA, WEEK1, git, write_insights
 
 APPLY_AT = "2026-11-24T10:00:00Z"
 
@@ -294,3 +294,45 @@ def test_a_performance_context_json_that_is_a_list_null_or_a_string(ws, text):
     [line] = [l for l in weekly.stderr.splitlines() if l.startswith("recommend: error:")]
     assert f"accounts/{first}/performance_context.json: " in line
     assert f"recommend: {second}: " in weekly.stdout        # the other account was proposed for
+
+
+# --- cross-account files: approved once, applied all or none -------------------------------------
+
+def write_across(ws: Workspace, patches: dict[str, list[dict]]) -> str:
+    """An all-- file with a patch per account, approved."""
+    stem = "all--2026-11-23--format_weight"
+    data = {"id": stem, "account": "all", "created_at": "2026-11-23T09:00:00Z", "category": "format_weight",
+            "confidence": "high", "source": "rules", "insight": "step_guide wins in every account.",
+            "evidence": {"finding": "cross_account/tiktok/views_d7_lift/format=step_guide-vs-rest"},
+            "patches": patches}
+    jsonschema.validate(data, REC_SCHEMA)
+    ws.rec_dir("approved").mkdir(parents=True, exist_ok=True)
+    write_json_atomic(ws.rec_dir("approved") / f"{stem}.json", data)
+    return stem
+
+
+def raise_step_guide(value_before: float = 1.0) -> list[dict]:
+    return [{"op": "test", "path": "/format_weights/step_guide", "value": value_before},
+            {"op": "replace", "path": "/format_weights/step_guide", "value": 1.5}]
+
+
+def test_a_cross_account_file_applies_to_every_account_it_names(ws):
+    accounts = ws.account_names()
+    stem = write_across(ws, {a: raise_step_guide() for a in accounts})
+    result = run_step("apply", ws.root, "--now", APPLY_AT)
+    assert (ws.rec_dir("applied") / f"{stem}.json").exists(), result.stdout
+    for account in accounts:
+        context = json.loads(ws.context_path(account).read_text())
+        assert context["format_weights"]["step_guide"] == 1.5
+        assert [r["id"] for r in context["approved_recommendations"]] == [stem]
+
+
+def test_one_stale_account_patch_writes_nothing_for_any_account(ws):
+    first, second = ws.account_names()
+    stem = write_across(ws, {first: raise_step_guide(), second: raise_step_guide(value_before=1.3)})  # stale
+    result = run_step("apply", ws.root, "--now", APPLY_AT, check=False)
+    assert result.returncode == 1
+    [line] = errors(result)
+    assert f"{stem}.json" in line and f"{second}: stale patch" in line
+    assert (ws.rec_dir("approved") / f"{stem}.json").exists()
+    assert not ws.context_path(first).exists() and not ws.context_path(second).exists()
