@@ -81,19 +81,19 @@ def account_estimates(models: Models) -> AccountEstimates:
             for lever in LEVERS:
                 key = (platform, metric, lever)
                 sizable = model.sizable(lever)
-                found.levels[key] = {}
+                estimates = model.all_versus_others(lever)
+                found.levels[key], found.left_out[key] = {}, {}
                 for level in sizable:
                     n_in = model.count(lever, {level})
                     n_out = model.count(lever, set(sizable) - {level})
-                    d = _direct(model.versus_others(lever, level), n_in, n_out)
+                    d = _direct(estimates.get((level, None)), n_in, n_out)
                     if d is not None and min(n_in, n_out) >= stats.MIN_GROUP:
                         found.levels[key][level] = d
-                found.left_out[key] = {}
                 for level in found.levels[key] if len(sizable) > 2 else ():
                     for other in sizable:
                         if other != level:
-                            d = _direct(model.versus_others(lever, level, leaving_out=other),
-                                        model.count(lever, {level}), model.count(lever, set(sizable) - {level, other}))
+                            d = _direct(estimates.get((level, other)), model.count(lever, {level}),
+                                        model.count(lever, set(sizable) - {level, other}))
                             if d is not None:
                                 found.left_out[key][(level, other)] = d
             cuts = {}

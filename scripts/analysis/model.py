@@ -193,6 +193,28 @@ class LeverModel:
             weights[column] = 1.0
         return weights
 
+    def all_versus_others(self, lever: str) -> dict[tuple[str, str | None], stats.Estimate | None]:
+        """versus_others for every sizable level, alone and with each other level left out, from one
+        matrix product: (level, left out or None) -> estimate."""
+        fit, position = self._fit_for(lever)
+        sizable = self.sizable(lever)
+        if fit is None or len(sizable) < 2:
+            return {}
+        columns = np.array([self._level_weights(lever, position, level) for level in sizable])
+        columns = np.column_stack([columns, np.zeros((len(sizable), len(fit.beta) - columns.shape[1]))]) \
+            if columns.shape[1] < len(fit.beta) else columns
+        keys, rows = [], []
+        for i, level in enumerate(sizable):
+            for left_out in [None] + [other for other in sizable if other != level]:
+                others = [j for j, other in enumerate(sizable) if j != i and other != left_out]
+                if others:
+                    keys.append((level, left_out))
+                    rows.append(columns[i] - columns[others].mean(axis=0))
+        found = dict(zip(keys, stats.contrasts(fit, np.array(rows))))
+        for (level, left_out), estimate in found.items():
+            self._contrasts[("others", lever, level, left_out)] = estimate
+        return found
+
     def versus_others(self, lever: str, level: str, leaving_out: str | None = None) -> stats.Estimate | None:
         """Log-scale difference between a level and the unweighted mean of the lever's other sizable
         levels (but `leaving_out`), everything else held fixed; None when there is no other level

@@ -66,11 +66,17 @@ class Posterior:
         return float(self.weights @ special.ndtr((x - self.means) / self.sds))
 
     def quantile(self, level: float) -> float:
-        low = float((self.means - 10 * self.sds).min())
-        high = float((self.means + 10 * self.sds).max())
-        return float(optimize.brentq(lambda x: self.cdf(x) - level, low, high, xtol=1e-9))
+        """By brentq on the CDF, over the components that carry any weight."""
+        used = self.weights > 1e-6 * self.weights.max()
+        weights, means, sds = self.weights[used] / self.weights[used].sum(), self.means[used], self.sds[used]
+        low, high = float((means - 10 * sds).min()), float((means + 10 * sds).max())
+        return float(optimize.brentq(lambda x: weights @ special.ndtr((x - means) / sds) - level, low, high,
+                                     xtol=1e-9))
 
     def interval(self, tail: float = _TAIL) -> tuple[float, float]:
+        if len(self.means) == 1:   # one normal: closed form
+            half = float(special.ndtri(1 - tail)) * float(self.sds[0])
+            return float(self.means[0]) - half, float(self.means[0]) + half
         return self.quantile(tail), self.quantile(1 - tail)
 
     @property

@@ -314,6 +314,19 @@ def contrast(fit: LinearFit, weights: np.ndarray) -> Estimate | None:
     return Estimate(value, se, p, (value - half, value + half))
 
 
+def contrasts(fit: LinearFit, weights: np.ndarray) -> list[Estimate | None]:
+    """contrast() for every row of a weight matrix at once (one matrix product, not one per row)."""
+    weights = np.atleast_2d(weights)
+    estimable = np.abs(weights @ fit.row_space - weights).max(axis=1) <= 1e-8
+    values = weights @ fit.beta
+    ses = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", weights, fit.cov, weights), 0.0))
+    half = _t_quantile(fit.df) * ses
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ps = 2 * special.stdtr(fit.df, -np.abs(values) / ses)
+    return [Estimate(float(v), float(s), float(p), (float(v - h), float(v + h))) if ok and s > 0 else None
+            for v, s, p, h, ok in zip(values, ses, ps, half, estimable)]
+
+
 def block_test(fit: LinearFit, columns: list[int]) -> float | None:
     """Wald F test (p, scipy.stats.f) that a block of coefficients (one factor's levels) is all zero."""
     if not columns:
