@@ -27,13 +27,13 @@ import jsonschema
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import open_db
-from scripts.core.files import UnreadableJson, read_json
+from scripts.core.files import UnreadableJson, gzip_isize, read_json
 from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECORD, ImpossibleValue, ItemsRead,
                                        NormalizedItem, handle, profile_row, read_items, snapshot_row)
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
-from scripts.core.workspace import SCHEMA_DIR, Workspace
+from scripts.core.workspace import COMPRESSED_SUFFIX, RAW_SUFFIX, SCHEMA_DIR, Workspace, envelope_path, raw_stamp
 
 ENVELOPE_SCHEMA = json.loads((SCHEMA_DIR / "raw_envelope.schema.json").read_text())
 _validator = jsonschema.Draft202012Validator(ENVELOPE_SCHEMA)
@@ -66,8 +66,8 @@ class FileResult:
 
 def read_envelope(path: Path, ws: Workspace) -> dict:
     """Parse and check one envelope against the schema and against its own path."""
-    try:
-        envelope = read_json(path)
+    try:  # no depth walk: load reads only the fields it knows, and the parsers cap the nesting
+        envelope = read_json(path, max_depth=None)
     except UnreadableJson as exc:
         raise RejectedFile(str(exc)) from None
     items = envelope.get("items") if isinstance(envelope, dict) else None
@@ -85,7 +85,7 @@ def read_envelope(path: Path, ws: Workspace) -> dict:
         raise RejectedFile(f"envelope says {envelope['platform']}/{envelope['account']} "
                            f"but the file lies under {platform}/{account}")
     try:
-        parse_stamp(path.stem)
+        parse_stamp(raw_stamp(path))
     except ValueError:
         raise RejectedFile(f"file name is not a UTC stamp ({STAMP_FORMAT})") from None
     return envelope
@@ -301,7 +301,8 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
     items = stored_posts(read, our_handle, scraped)
     if not items and not _has_counts(profile):
         raise RejectedFile(nothing_usable(read))
-    rel = str(path.relative_to(ws.root))
+    rel = str(path.relative_to(ws.root))  # the file, in the report line
+    name = str(envelope_path(path).relative_to(ws.root))  # the envelope, in the database (plain or gzipped)
     seen = to_iso(scraped)
     post_rows = [{**item.post, "account_name": account, "platform": platform, "seen": seen,
                   "published_at": to_iso(item.published) if item.published else None,
@@ -315,14 +316,14 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
     followers = profile["followers"] if profile else None
     return PreparedFile(
         account=account, platform=platform, item_count=len(envelope["items"]),
-        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, followers, rel) for item in items],
+        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, followers, name) for item in items],
         profile={**where, **profile} if profile is not None else None,
-        scrape_run={"raw_file": rel, **where, "actor": source.get("actor"), "run_id": source.get("run_id"),
+        scrape_run={"raw_file": name, **where, "actor": source.get("actor"), "run_id": source.get("run_id"),
                     "dataset_id": source.get("dataset_id"), "status": source.get("status"),
                     "item_count": len(envelope["items"]), "usage_total_usd": source.get("usage_total_usd"),
                     "charged_events": json.dumps(source.get("charged_events")) if source.get("charged_events")
                     else None},
-        raw_file={"path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **where,
+        raw_file={"path": name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **where,
                   "item_count": len(envelope["items"]), "not_stored": json.dumps(skipped) if skipped else None},
         skipped=skipped, duplicates=read.duplicates,
         line=report_line(rel, len(envelope["items"]), len(items), read, note))
@@ -447,12 +448,33 @@ def unchanged_files(db) -> dict[str, tuple[int, int]]:
     return {r["path"]: (r["size"], r["mtime_ns"]) for r in db["raw_files"].rows}
 
 
-def is_unchanged(path: Path, rel: str, known: dict) -> bool:
+def is_unchanged(path: Path, name: str, known: dict, compressed: list | None = None) -> bool:
+    """Whether the envelope recorded under name (raw_files.path) is this file, as loaded: the same
+    size and modification time. Or the same file gzipped since (make compress-raw, or gzip(1)):
+    both keep the modification time, and the gzip file records the size it had; then
+    (name, new size) is added to compressed, so the database learns the new size."""
     try:
         stat = path.stat()
     except OSError:  # a dangling or looping symlink: reading it makes the rejection
         return False
-    return known.get(rel) == (stat.st_size, stat.st_mtime_ns)
+    recorded = known.get(name)
+    if recorded is None:
+        return False
+    if recorded == (stat.st_size, stat.st_mtime_ns):
+        return True
+    if path.name.endswith(COMPRESSED_SUFFIX) and recorded[1] == stat.st_mtime_ns \
+            and gzip_isize(path) == recorded[0] % 2**32:
+        if compressed is not None:
+            compressed.append((name, stat.st_size))
+        return True
+    return False
+
+
+def record_compressed(db, compressed: list[tuple[str, int]]) -> None:
+    """The new sizes of envelopes gzipped since they were loaded, in one transaction."""
+    if compressed:
+        with db.conn:
+            db.conn.executemany("UPDATE raw_files SET size = ? WHERE path = ?", [(size, name) for name, size in compressed])
 
 
 def refresh_local_times(db, configs: dict) -> list[str]:
@@ -478,7 +500,8 @@ def refresh_local_times(db, configs: dict) -> list[str]:
 def report_quarantined(ws: Workspace, problems: Problems) -> None:
     """Files an earlier run moved to data/raw/_rejected/ stay a problem until someone fixes or
     deletes them: their data is missing from the database meanwhile."""
-    for path in sorted(ws.rejected_dir.glob("*/*/*.json*")):
+    quarantined = [*ws.rejected_dir.glob(f"*/*/*{RAW_SUFFIX}"), *ws.rejected_dir.glob(f"*/*/*{COMPRESSED_SUFFIX}")]
+    for path in sorted(quarantined):
         reason_file = path.with_suffix(".reason.txt")
         reason = reason_file.read_text(encoding="utf-8").strip() if reason_file.is_file() else "no reason kept"
         problems.add(f"{path.relative_to(ws.root)}: rejected earlier ({reason}); fix it and move it back "
@@ -551,8 +574,11 @@ def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False, db_pa
     db = open_db(db_path)
     inode = db_path.stat().st_ino
     known = {} if full else unchanged_files(db)
+    compressed: list[tuple[str, int]] = []
+    todo = [path for path in ws.raw_files()
+            if not is_unchanged(path, str(envelope_path(path).relative_to(ws.root)), known, compressed)]
+    record_compressed(db, compressed)
     db.conn.close()  # reopened once the preparing workers exist (see file_preparer)
-    todo = [path for path in ws.raw_files() if not is_unchanged(path, str(path.relative_to(ws.root)), known)]
     totals = store_all(ws, db_path, todo, configs, problems)
     retimed = []
     if same_file(db_path, inode):
