@@ -8,7 +8,6 @@ import gzip
 import json
 import math
 import os
-import re
 import stat
 import tempfile
 import time
@@ -223,11 +222,14 @@ def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES, max_depth: int | None
 # hold one, and every document orjson refuses, is read by the standard library, whose reading
 # (and one-line reason) is the rule.
 _SLOW = object()
-_LONG_INTEGER = re.compile(rb"(?:^|[\[:,])\s*-?\d{20}")
+# twenty digits in a row, found at memory speed (a regex takes ten times as long): every digit
+# read as 0, then one search. A run inside a string (a long id in a URL) only costs the slow read.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"0" * 9)
+_TWENTY_DIGITS = b"0" * 20
 
 
 def _fast_parse(data: bytes):
-    if _LONG_INTEGER.search(data):
+    if _TWENTY_DIGITS in data.translate(_DIGITS_AS_ZERO):
         return _SLOW
     try:
         return orjson.loads(data)

@@ -194,14 +194,12 @@ def profile_counts(envelope: dict, read: ItemsRead, our_handle: str | None) -> d
                 None)
 
 
-def _known(db, post_ids: list[str]) -> tuple[dict[str, tuple[str, str]], str | None]:
-    """post_id -> (account, platform) for the posts already stored, and the latest scrape that
-    saw any of them."""
-    if not post_ids:
-        return {}, None
-    rows = db.execute(f"SELECT post_id, account_name, platform, last_seen_at FROM posts WHERE post_id IN "
-                      f"({','.join('?' * len(post_ids))})", post_ids).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}, max((r[3] for r in rows if r[3]), default=None)
+# SQLite's limit on the parameters of one statement is 32,766; a file may list more posts
+IDS_PER_STATEMENT = 500
+
+
+def _chunks(values: list, size: int = IDS_PER_STATEMENT) -> Iterator[list]:
+    return (values[i:i + size] for i in range(0, len(values), size))
 
 
 # the platform facts the newest scrape refreshes when it has them (never to NULL; an older file
@@ -213,6 +211,28 @@ REFRESHED = ("post_url", "caption", "media_type", "media_slide_count", "owner_us
 LATEST = ("is_pinned", "is_collab")
 POST_COLUMNS = ("account_name", "platform", "post_id") + REFRESHED + LATEST + ("published_at",)
 NEWER = "excluded.last_seen_at >= coalesce(last_seen_at, '')"
+# what the file's transaction needs to know of a post already stored
+STORED_COLUMNS = ("post_id", "account_name", "platform", "published_at", "first_seen_at", "last_seen_at") \
+    + REFRESHED + LATEST
+
+
+def _stored(db, post_ids: list[str]) -> dict[str, dict]:
+    """The stored posts among post_ids: post_id -> STORED_COLUMNS."""
+    stored = {}
+    for chunk in _chunks(post_ids):
+        rows = db.conn.execute(f"SELECT {', '.join(STORED_COLUMNS)} FROM posts WHERE post_id IN "
+                               f"({','.join('?' * len(chunk))})", chunk)
+        stored.update((row[0], dict(zip(STORED_COLUMNS, row))) for row in rows)
+    return stored
+
+
+def _changes(row: dict, old: dict) -> bool:
+    """Whether the newest file's upsert would change this stored post beyond last_seen_at: a fact
+    it refreshes, one that follows the latest scrape, or a publishing time it fills in."""
+    return (any(row[c] is not None and row[c] != old[c] for c in REFRESHED)
+            or any(row[c] != old[c] for c in LATEST)
+            or (old["published_at"] is None and row["published_at"] is not None)
+            or old["first_seen_at"] is None or old["last_seen_at"] is None)
 
 
 def _upsert_sql(file_is_newest: bool) -> str:
@@ -240,12 +260,28 @@ def _upsert_sql(file_is_newest: bool) -> str:
 UPSERT_POSTS = {newest: _upsert_sql(newest) for newest in (True, False)}
 
 
-def _upsert_posts(db, rows: list[dict], existing: dict, newest_stored: str | None) -> int:
-    """Insert new posts; refresh the platform facts of known ones (existing: their owners). Never
-    touches backfill's columns, and a post missing from one scrape is not updated (never deleted)."""
-    file_is_newest = not rows or newest_stored is None or rows[0]["seen"] >= newest_stored
-    db.conn.executemany(UPSERT_POSTS[file_is_newest], rows)
-    return len({r["post_id"] for r in rows} - set(existing))
+def _upsert_posts(db, rows: list[dict], stored: dict[str, dict]) -> int:
+    """Insert new posts; refresh the platform facts of known ones (stored: as they are). Never
+    touches backfill's columns, and a post missing from one scrape is not updated (never deleted).
+    A daily file mostly lists posts seen the day before, unchanged but for their counters (which
+    go to metrics_snapshots): for those, one statement moves last_seen_at, and the upsert, which
+    rewrites the row and its index entries, is left to the posts that are new or changed."""
+    newest_stored = max((old["last_seen_at"] for old in stored.values() if old["last_seen_at"]), default=None)
+    if not rows or newest_stored is None or rows[0]["seen"] >= newest_stored:
+        upserted, seen_again = [], []
+        for row in rows:
+            old = stored.get(row["post_id"])
+            if old is None or _changes(row, old):
+                upserted.append(row)
+            elif row["seen"] > old["last_seen_at"]:
+                seen_again.append(row["post_id"])
+        db.conn.executemany(UPSERT_POSTS[True], upserted)
+        for chunk in _chunks(seen_again):
+            db.conn.execute(f"UPDATE posts SET last_seen_at = ? WHERE post_id IN ({','.join('?' * len(chunk))})",
+                            [rows[0]["seen"], *chunk])
+    else:
+        db.conn.executemany(UPSERT_POSTS[False], rows)
+    return len({r["post_id"] for r in rows} - set(stored))
 
 
 def _replace_row(db, table: str, row: dict) -> None:
@@ -332,25 +368,25 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
 def store_file(db, file: PreparedFile) -> FileResult:
     """Write one prepared envelope in one transaction (raises RejectedFile before writing anything
     if its items are another account's posts)."""
-    owners, newest_stored = _known(db, [row["post_id"] for row in file.post_rows])
-    foreign = {pid for pid, owner in owners.items() if owner != (file.account, file.platform)}
+    stored = _stored(db, [row["post_id"] for row in file.post_rows])
+    foreign = {pid for pid, old in stored.items() if (old["account_name"], old["platform"]) != (file.account, file.platform)}
     if foreign:  # an envelope may never write metrics onto another account's post
         raise RejectedFile(f"{len(foreign)} item(s) belong to another account's posts "
                            f"(e.g. {sorted(foreign)[0]})")
-    clash = db.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
+    clash = db.conn.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
                        "AND path != ?", [file.account, file.platform, file.raw_file["scraped_at"],
                                          file.raw_file["path"]]).fetchone()
     if clash:  # a second file for one scrape would be merged over the rows the first one stored
         raise RejectedFile(f"the same scrape time ({file.raw_file['scraped_at']}) as {clash[0]}, already loaded")
     try:
-        return _store(db, file, owners, newest_stored)
+        return _store(db, file, stored)
     except (OverflowError, sqlite3.IntegrityError, sqlite3.InterfaceError) as exc:  # rolled back
         raise RejectedFile(f"a value SQLite cannot store ({exc})") from None
 
 
-def _store(db, file: PreparedFile, owners: dict, newest_stored: str | None) -> FileResult:
+def _store(db, file: PreparedFile, stored: dict[str, dict]) -> FileResult:
     with db.conn:  # one transaction per file: all of it or none of it
-        new_posts = _upsert_posts(db, file.post_rows, owners, newest_stored)
+        new_posts = _upsert_posts(db, file.post_rows, stored)
         db.conn.executemany(
             "INSERT OR IGNORE INTO metrics_snapshots (post_id, scraped_at, age_hours, views, plays, likes,"
             " comments, shares, saves, reposts, missing, engagement_rate, follower_rate, raw_file) VALUES"
@@ -359,7 +395,7 @@ def _store(db, file: PreparedFile, owners: dict, newest_stored: str | None) -> F
         if file.profile is not None:
             _replace_row(db, "profile_snapshots", file.profile)
         # a file read again (touched, load --full) keeps the count of posts it brought the first time
-        first = db.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?", [file.raw_file["path"]]).fetchone()
+        first = db.conn.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?", [file.raw_file["path"]]).fetchone()
         _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": first[0] if first else new_posts})
         _replace_row(db, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
     return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates,
@@ -539,11 +575,22 @@ class LoadTotals:
         return lines
 
 
+# The writer's connection: each file's transaction dirties some sixty pages spread over the posts,
+# the snapshots' index and the small tables, and commits them to the write-ahead log. A 64 MiB page
+# cache keeps the indexes' inner pages in memory, and a checkpoint every 10,000 pages (40 MiB of
+# log, not SQLite's 1,000) copies a page rewritten by many files back into the database once, not
+# each time: together a quarter fewer bytes written and a fifth less of the writer's time
+# (docs/bench.md). Fixed sizes, so memory stays flat however large the workspace.
+WRITER_PRAGMAS = ("cache_size = -65536", "wal_autocheckpoint = 10000")
+
+
 def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, problems: Problems) -> LoadTotals:
     """Prepare and store every file in order, one transaction each; a bad file is moved aside."""
     totals = LoadTotals()
     with file_preparer(ws, todo, configs) as prepared:
         db = open_db(db_path, schema=False)
+        for pragma in WRITER_PRAGMAS:
+            db.conn.execute(f"PRAGMA {pragma}")
         for path, file in zip(todo, prepared):
             try:
                 if isinstance(file, RejectedFile):
