@@ -46,7 +46,9 @@ def write_bytes_atomic(path: Path, data: bytes, mtime_ns: int | None = None) -> 
     try:
         _write_and_rename(path, data, mtime_ns)
     except OSError as exc:
-        raise WriteFailed(f"{path}: cannot write ({exc.strerror or exc})") from None
+        failed = WriteFailed(f"{path}: cannot write ({exc.strerror or exc})")
+        failed.reason = exc.strerror or str(exc)
+        raise failed from None
 
 
 def _write_and_rename(path: Path, text: str | bytes, mtime_ns: int | None = None) -> None:
