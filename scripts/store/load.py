@@ -31,6 +31,7 @@ from scripts.core.files import UnreadableJson, gzip_isize, read_json
 from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECORD, ImpossibleValue, ItemsRead,
                                        NormalizedItem, handle, profile_row, read_items, snapshot_row)
 from scripts.core.problems import Problems
+from scripts.core.progress import progress
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
 from scripts.core.workspace import COMPRESSED_SUFFIX, RAW_SUFFIX, SCHEMA_DIR, Workspace, envelope_path, raw_stamp
@@ -584,10 +585,11 @@ class LoadTotals:
 WRITER_PRAGMAS = ("cache_size = -65536", "wal_autocheckpoint = 10000")
 
 
-def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, problems: Problems) -> LoadTotals:
+def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, problems: Problems,
+              quiet: bool = False) -> LoadTotals:
     """Prepare and store every file in order, one transaction each; a bad file is moved aside."""
     totals = LoadTotals()
-    with file_preparer(ws, todo, configs) as prepared:
+    with file_preparer(ws, todo, configs) as prepared, progress(len(todo), "load: raw files", quiet) as bar:
         db = open_db(db_path, schema=False)
         for pragma in WRITER_PRAGMAS:
             db.conn.execute(f"PRAGMA {pragma}")
@@ -599,6 +601,7 @@ def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, pro
             except RejectedFile as exc:
                 rel = path.relative_to(ws.root)
                 problems.add(f"{rel}: {exc}; moved to {reject(ws, path, str(exc)).relative_to(ws.root)}")
+            bar.advance()
         db.conn.close()
     return totals
 
@@ -626,7 +629,7 @@ def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False, db_pa
             if not is_unchanged(path, str(envelope_path(path).relative_to(ws.root)), known, compressed)]
     record_compressed(db, compressed)
     db.conn.close()  # reopened once the preparing workers exist (see file_preparer)
-    totals = store_all(ws, db_path, todo, configs, problems)
+    totals = store_all(ws, db_path, todo, configs, problems, quiet)
     retimed = []
     if same_file(db_path, inode):
         db = open_db(db_path, schema=False)
