@@ -3,23 +3,13 @@ import sys
 
 import click
 
-from scripts.dev.bench import run_bench
-
-
-def _scales(ctx, param, value: str) -> list[int]:
-    try:
-        scales = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: want account counts such as 10,25,50") from None
-    if not scales or min(scales) < 1:
-        raise click.BadParameter(f"{value!r}: want account counts of at least 1")
-    return scales
+from scripts.dev.bench import parse_scales, run_bench
 
 
 @click.command()
 @click.option("--dir", "bench_dir", default="bench", show_default=True, type=click.Path(file_okay=False),
               help="Where the world (<dir>/ws), the logs and results.json go")
-@click.option("--accounts", "scales", default="10,25,50", show_default=True, callback=_scales,
+@click.option("--accounts", "scales", default="10,25,50", show_default=True, callback=lambda ctx, param, value: parse_scales(value),
               help="The scales: accounts of each world, comma-separated (the largest is generated)")
 @click.option("--days", default=365, show_default=True, help="Days of daily scrapes, both platforms")
 @click.option("--seed", default=7, show_default=True, help="Random seed of the world")

@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import click
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -346,6 +347,17 @@ def print_report(result: dict, console: Console) -> None:
             console.print(f"[red]bench: {run['name']} exited {run['exit_code']}; see {run['log']}[/]")
     if scales[-1]["noop_weekly_did_work"]:
         console.print("[red]bench: the second make weekly ran pipeline steps; see its log[/]")
+
+
+def parse_scales(value: str) -> list[int]:
+    """--accounts 10,25,50: the scales, as account counts."""
+    try:
+        scales = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: want account counts such as 10,25,50") from None
+    if not scales or min(scales) < 1:
+        raise click.BadParameter(f"{value!r}: want account counts of at least 1")
+    return scales
 
 
 def run_bench(bench_dir: str | Path, scales: list[int], days: int, seed: int) -> int | str:
