@@ -328,12 +328,13 @@ def print_report(result: dict, console: Console) -> None:
         raw = scale["raw"]
         volume.add_row(str(scale["accounts"]), f"{raw['files']:,}", f"{raw['items']:,}", f"{raw['posts']:,}",
                        f"{raw['bytes'] / MB:,.0f}", f"{raw['db_mb'] or 0:,.0f}",
-                       f"{speed['load']['items_per_s']:,.0f} items/s", f"{speed['bare_load']['items_per_s']:,.0f} items/s")
+                       f"{speed['load']['items_per_s']:,.0f} items/s",
+                       f"{speed['bare_load']['items_per_s']:,.0f} items/s")
     console.print(volume)
     packed = result["compressed"]
-    console.print(f"compressed: {packed['raw']['bytes'] / MB:,.0f} MB of .json -> {packed['raw']['gz_bytes'] / MB:,.0f} MB"
-                  f" of .json.gz ({packed['ratio']}x); " + ", ".join(f"{r['name']} {r['seconds']:.1f} s"
-                                                                     for r in packed["runs"]))
+    console.print(f"compressed: {packed['raw']['bytes'] / MB:,.0f} MB of .json -> "
+                  f"{packed['raw']['gz_bytes'] / MB:,.0f} MB of .json.gz ({packed['ratio']}x); "
+                  + ", ".join(f"{r['name']} {r['seconds']:.1f} s" for r in packed["runs"]))
     checks = Table(title="targets")
     for column in ("target", "measured", "limit", "result"):
         checks.add_column(column)
