@@ -16,7 +16,7 @@ from scripts.sources.export_import import ImportRequest, import_export
               help="When the export's run scraped (ISO-8601), used if the items do not say (SCRAPED_AT)")
 @now_option
 def cli(ws, export, account, platform, scraped_at, now) -> None:
-    """Split an Apify dataset export by owner into data/raw/<platform>/<account>/<stamp>.json.
+    """Split an Apify dataset export by owner into data/raw/<platform>/<account>/<stamp>.json.gz.
 
     Then run `make load`. Nothing is overwritten; items of no configured account are only counted."""
     finish(import_export(ws, ImportRequest(export, account, platform, scraped_at, now)))

@@ -1,4 +1,4 @@
-"""make bench runs end to end on a tiny world and writes its results. No timing is asserted here:
+"""make bench runs end to end on tiny worlds and writes its results. No timing is asserted here:
 on a shared 2-core machine a timing test would measure the neighbours, not the code."""
 from __future__ import annotations
 
@@ -6,31 +6,49 @@ import json
 import subprocess
 import sys
 
-from scripts.dev.bench import LIMITS, ensure_world, world_params
+import pytest
+
+from scripts.dev.bench import LIMITS, ensure_world, growth, world_params
 from scripts.core.files import write_json_atomic
 from scripts.core.workspace import PROJECT_DIR
 
-STEPS = ["generate", "bare_load", "load", "backfill", "analyze", "recommend", "dashboard", "make_weekly",
-         "noop_weekly"]
+STEPS = ["bare_load", "load", "backfill", "analyze", "recommend", "dashboard"]
 
 
-def test_bench_measures_every_step_and_writes_results(tmp_path):
+def test_bench_measures_every_step_at_every_scale_and_writes_results(tmp_path):
     bench_dir = tmp_path / "bench"
-    result = subprocess.run([sys.executable, "-m", "scripts.bench", "--dir", str(bench_dir), "--accounts", "2",
-                             "--days", "10"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "scripts.bench", "--dir", str(bench_dir), "--accounts", "1,2",
+                             "--days", "6"], cwd=PROJECT_DIR, capture_output=True, text=True)
     assert result.returncode in (0, 2), result.stdout + result.stderr  # 2: a target missed, not a broken step
     results = json.loads((bench_dir / "results.json").read_text())
-    assert [r["name"] for r in results["runs"]] == STEPS
-    assert all(r["exit_code"] == 0 and r["seconds"] > 0 and r["max_rss_mb"] > 0 for r in results["runs"])
-    assert results["world"] == world_params(2, 10, 7)
-    assert results["raw"]["files"] == 2 * 2 * 10 and results["raw"]["items"] > 0
-    assert set(results["throughput"]) == {"load", "bare_load"}
-    assert [t["limit"] for t in results["targets"]] == list(LIMITS.values())
-    assert all(t["value"] is not None for t in results["targets"])
-    assert results["noop_weekly_did_work"] is False  # the second make weekly really had nothing to do
-    for word in ("load throughput", "analyze", "make weekly, nothing new", "peak memory"):
+    assert results["world"] == world_params(2, 6, 7) and results["generate"]["exit_code"] == 0
+    small, big = results["scales"]
+    assert [r["name"] for r in small["runs"]] == STEPS  # the make weekly pair only on the largest world
+    assert [r["name"] for r in big["runs"]] == STEPS + ["make_weekly", "noop_weekly"]
+    assert small["raw"]["files"] == 1 * 2 * 6 and big["raw"]["files"] == 2 * 2 * 6
+    assert 0 < small["raw"]["items"] < big["raw"]["items"] and 0 < small["raw"]["posts"] < big["raw"]["posts"]
+    for run in small["runs"] + big["runs"] + results["compressed"]["runs"]:
+        assert run["exit_code"] == 0 and run["seconds"] > 0 and run["max_rss_mb"] > 0, run
+    assert big["noop_weekly_did_work"] is False  # the second make weekly really had nothing to do
+    assert [r["name"] for r in results["compressed"]["runs"]] == ["compress_raw", "load_gz"]
+    assert results["compressed"]["raw"]["gz_files"] == big["raw"]["files"] and results["compressed"]["ratio"] > 1
+    assert set(results["growth"]) == set(STEPS)
+    assert all(isinstance(g["time_k"], float) and isinstance(g["memory_k"], float) for g in results["growth"].values())
+    assert len(results["targets"]) == 10 and all(t["value"] is not None for t in results["targets"])
+    assert not (bench_dir / "ws-1").exists() and not (bench_dir / "ws-gz").exists()  # the sub-worlds are removed
+    for word in ("load throughput", "k in time", "analyze", "make weekly, nothing new", "peak memory", ".json.gz"):
         assert word in result.stdout
     assert ("FAIL" in result.stdout) == (result.returncode == 2)
+    assert set(LIMITS) >= {"load_ratio", "time_k", "memory_k", "compression"}
+
+
+def test_growth_is_the_log_log_slope():
+    def scale(accounts, seconds, rss):
+        return {"accounts": accounts, "runs": [{"name": "load", "seconds": seconds, "max_rss_mb": rss, "exit_code": 0}]}
+    fitted = growth([scale(10, 2.0, 100), scale(20, 4.0, 100), scale(40, 8.0, 100)])
+    assert fitted["load"]["time_k"] == pytest.approx(1.0) and fitted["load"]["memory_k"] == pytest.approx(0.0)
+    assert growth([scale(10, 1.0, 100), scale(100, 100.0, 1000)])["load"] == {"time_k": 2.0, "memory_k": 1.0}
+    assert growth([scale(10, 1.0, 100)]) == {}
 
 
 def test_a_world_with_the_same_parameters_is_reused(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts.core.files import read_json
 from scripts.core.workspace import PROJECT_DIR, Workspace
 
 REAL = PROJECT_DIR / "tests" / "fixtures" / "real"
@@ -62,14 +63,14 @@ def make_import(ws: Workspace, file: Path, **variables: str) -> subprocess.Compl
 
 def envelopes(ws: Workspace) -> dict[tuple[str, str], list[Path]]:
     found: dict[tuple[str, str], list[Path]] = {}
-    for path in sorted(ws.raw_dir.glob("*/*/*.json")):
+    for path in sorted(ws.raw_dir.glob("*/*/*.json.gz")):  # import writes its envelopes gzipped
         found.setdefault((path.parent.parent.name, path.parent.name), []).append(path)
     return found
 
 
 def only_envelope(ws: Workspace, platform: str, account: str) -> dict:
     [path] = envelopes(ws)[(platform, account)]
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path)
 
 
 def error_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -82,7 +83,7 @@ def test_a_json_export_becomes_one_envelope_per_owner_with_the_items_verbatim(ws
     assert result.returncode == 0, result.stderr
     assert sorted(envelopes(ws)) == [("instagram", "kossof"), ("instagram", "pakuwon")]
     kossof = only_envelope(ws, "instagram", "kossof")
-    assert envelopes(ws)[("instagram", "kossof")][0].name == "20260812T052000Z.json"
+    assert envelopes(ws)[("instagram", "kossof")][0].name == "20260812T052000Z.json.gz"
     assert kossof["items"] == real(KOSSOF)          # verbatim, export order, the reel and the record kept
     assert (kossof["account"], kossof["platform"], kossof["scraped_at"]) == ("kossof", "instagram", SCRAPED)
     assert kossof["profile"] == {"followers": 303, "following": 99, "likes_total": None, "posts_total": 99}
@@ -127,7 +128,7 @@ def test_csv_exports_are_unflattened_back_into_the_actors_items(ws):
     assert result.returncode == 0, result.stderr
     assert "the export carries no scrape time; pass SCRAPED_AT=" in result.stdout
     lisa = only_envelope(ws, "tiktok", "lisa")
-    assert envelopes(ws)[("tiktok", "lisa")][0].name == "20261201T090000Z.json" and lisa["scraped_at"] == NOW
+    assert envelopes(ws)[("tiktok", "lisa")][0].name == "20261201T090000Z.json.gz" and lisa["scraped_at"] == NOW
     assert lisa["source"]["format"] == "csv" and lisa["source"]["scraped_at_from"] == "now"
     with TIKTOK_CSV.open(encoding="utf-8", newline="") as handle:
         rows = [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scripts.core.files import read_json
 from scripts.sources.apify_runs import load_settings
 from scripts.core.db import open_db
 from scripts.dev.demo import build_workspace
@@ -93,7 +94,8 @@ def envelopes(ws: Workspace) -> dict[tuple[str, str], list[dict]]:
     """(platform, account) -> its envelopes, oldest first."""
     found: dict[tuple[str, str], list[dict]] = {}
     for path in ws.raw_files():
-        found.setdefault((path.parent.parent.name, path.parent.name), []).append(json.loads(path.read_text()))
+        assert path.name.endswith(".json.gz")  # scrape writes its envelopes gzipped
+        found.setdefault((path.parent.parent.name, path.parent.name), []).append(read_json(path))
     return found
 
 
@@ -418,7 +420,7 @@ def run_input_handles(fake: FakeApify, actor: str) -> list[str]:
 
 # --- make daily, end to end -----------------------------------------------------------------
 def latest_items(ws: Workspace, platform: str, account: str) -> list[dict]:
-    return json.loads(sorted((ws.raw_dir / platform / account).glob("*.json"))[-1].read_text())["items"]
+    return read_json(sorted((ws.raw_dir / platform / account).glob("*.json.gz"))[-1])["items"]
 
 
 def make_daily(ws: Workspace, fake: FakeApify) -> subprocess.CompletedProcess:

@@ -18,6 +18,27 @@ class WorkspaceError(ValueError):
     """An input that breaks the workspace contract; the message names the file."""
 
 
+# A raw envelope is <stamp>.json, or the same gzipped, <stamp>.json.gz (what scrape and import
+# write, and make compress-raw converts to): one envelope, whichever way it is stored.
+RAW_SUFFIX, COMPRESSED_SUFFIX = ".json", ".json.gz"
+
+
+def raw_stamp(path: Path) -> str:
+    """The stamp of a raw envelope's file name: 20261120T080004Z of ….json and of ….json.gz."""
+    name = path.name
+    for suffix in (COMPRESSED_SUFFIX, RAW_SUFFIX):
+        if name.endswith(suffix):
+            return name[:-len(suffix)]
+    return path.stem
+
+
+def envelope_path(path: Path) -> Path:
+    """The envelope a raw file holds, named as plain <stamp>.json whether it is stored compressed or
+    not: the one name load records it under (raw_files.path), so a file compressed later is the
+    same envelope."""
+    return path.with_name(raw_stamp(path) + RAW_SUFFIX)
+
+
 ALL = "all"  # reserved: all.json, all.html and cross-account proposals, never an account
 
 
@@ -99,15 +120,28 @@ class Workspace:
         return self.raw_dir / "_rejected"
 
     def raw_path(self, platform: str, account: str, stamp: str) -> Path:
-        return self.raw_dir / check_platform(platform) / check_account_name(account) / f"{stamp}.json"
+        """The envelope's name, <stamp>.json (envelope_path); a file of it may be stored gzipped."""
+        return self.raw_dir / check_platform(platform) / check_account_name(account) / f"{stamp}{RAW_SUFFIX}"
+
+    def compressed_raw_path(self, platform: str, account: str, stamp: str) -> Path:
+        """Where scrape and import write an envelope: <stamp>.json.gz."""
+        return self.raw_dir / check_platform(platform) / check_account_name(account) / f"{stamp}{COMPRESSED_SUFFIX}"
 
     def has_raw_files(self) -> bool:
-        return any(next((self.raw_dir / platform).glob("*/*.json"), None) for platform in PLATFORMS)
+        return any(next((self.raw_dir / platform).glob(f"*/*{suffix}"), None)
+                   for platform in PLATFORMS for suffix in (RAW_SUFFIX, COMPRESSED_SUFFIX))
 
     def raw_files(self) -> list[Path]:
-        """Every envelope in the SPEC layout data/raw/<platform>/<account>/<stamp>.json, oldest first."""
-        files = [p for platform in PLATFORMS for p in (self.raw_dir / platform).glob("*/*.json")]
-        return sorted(files, key=lambda p: (p.stem, p.parent.parent.name, p.parent.name))
+        """Every envelope in the SPEC layout data/raw/<platform>/<account>/<stamp>.json or
+        <stamp>.json.gz, oldest first. One file per envelope: where one stamp has both (a
+        compress-raw that was stopped between writing the .json.gz and removing the .json, which
+        it finishes on its next run), the plain .json is the one read."""
+        files: dict[Path, Path] = {}
+        for platform in PLATFORMS:
+            for suffix in (COMPRESSED_SUFFIX, RAW_SUFFIX):  # the plain file, read last, wins
+                for path in (self.raw_dir / platform).glob(f"*/*{suffix}"):
+                    files[envelope_path(path)] = path
+        return sorted(files.values(), key=lambda p: (raw_stamp(p), p.parent.parent.name, p.parent.name))
 
     @property
     def db_path(self) -> Path:

@@ -17,6 +17,7 @@ import yaml
 from scripts.dev.demo_world import (DEMO_ACCOUNTS, FORMATS, PILLARS, PLANTED, AccountSpec, PlannedPost,
                                 plan_account, views_at)
 from scripts.core.files import write_json_atomic
+from scripts.core.progress import progress
 from scripts.core.timeutil import to_iso, to_stamp
 from scripts.core.workspace import Workspace
 
@@ -205,8 +206,10 @@ def build_workspace(root: Path, seed: int, days: int, end: date, null: bool, acc
     specs = specs[:accounts]
     start = end - timedelta(days=days)
     truth_posts = []
-    for spec in specs:
-        truth_posts += build_account(ws, spec, start, days, rng, null)
+    with progress(len(specs), f"demo: generating {root}, accounts") as bar:
+        for spec in specs:
+            truth_posts += build_account(ws, spec, start, days, rng, null)
+            bar.advance()
     for state in ("pending", "approved", "applied", "rejected"):
         ws.rec_dir(state).mkdir(parents=True, exist_ok=True)
     truth = {"seed": seed, "null": null, "days": days, "end": end.isoformat(),

@@ -7,7 +7,7 @@ ABORTED run instead of raising, and `logger=None` skips the log streaming and it
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +17,7 @@ from apify_client import ApifyClient
 from apify_client.errors import ApifyApiError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from scripts.core.progress import progress
 from scripts.core.credentials import read_secret
 from scripts.core.textsafety import scrub
 from scripts.core.workspace import PLATFORMS, PROJECT_DIR, Workspace
@@ -217,6 +218,11 @@ def run_jobs(jobs: list[Job], conn: Connection, settings: ScrapeSettings) -> dic
     """Every job at once (threads; each waits on the network): the platforms run in parallel."""
     if not jobs:
         return {}
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        results = pool.map(lambda job: call_actor(job, conn, settings), jobs)
-        return {(r.job.platform, r.job.role): r for r in results}
+    results = []
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool, \
+            progress(len(jobs), "scrape: waiting for the Apify runs, finished") as bar:
+        for future in as_completed([pool.submit(call_actor, job, conn, settings) for job in jobs]):
+            results.append(future.result())
+            bar.advance()
+    order = {(job.platform, job.role): i for i, job in enumerate(jobs)}
+    return {(r.job.platform, r.job.role): r for r in sorted(results, key=lambda r: order[(r.job.platform, r.job.role)])}

@@ -1,5 +1,5 @@
 """make import: an Apify dataset export (the JSON array of items, or the Console's CSV) -> raw
-envelopes data/raw/<platform>/<account>/<stamp>.json, split by owner with the very code scrape
+envelopes data/raw/<platform>/<account>/<stamp>.json.gz, split by owner with the very code scrape
 splits a run with (scripts/sources/scrape.py), so a user without a token never builds one by hand.
 
 A CSV export flattens each item ("authorMeta/name", "hashtags/0/name") and writes every value as
@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 
 from scripts.core.config import load_accounts
-from scripts.core.files import UnreadableJson, WriteFailed, read_bytes_bounded, read_json, write_json_atomic
+from scripts.core.files import UnreadableJson, WriteFailed, read_bytes_bounded, read_json, write_json_gz_atomic
 from scripts.core.problems import Problems
 from scripts.core.timeutil import parse_utc, to_iso, to_stamp
-from scripts.core.workspace import Workspace
+from scripts.core.workspace import COMPRESSED_SUFFIX, RAW_SUFFIX, Workspace, raw_stamp
 from scripts.sources.apify_runs import ScrapeSettings, SettingsError, load_settings, settings_path
 from scripts.sources.normalize import PROFILE_RECORD, non_post
 from scripts.sources.scrape import (PROFILE_READERS, Profile, Split, is_error, leftover_lines, post_ids,
@@ -178,13 +178,13 @@ def items_digest(items: list) -> str:
 def refusal(ws: Workspace, platform: str, account: str, scraped: datetime, digest: str) -> str | None:
     """Why this envelope must not be written: the account has this scrape time, or these items."""
     folder = ws.raw_path(platform, account, to_stamp(scraped)).parent
-    for path in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")]):
+    for path in sorted([*folder.glob(f"*{RAW_SUFFIX}"), *folder.glob(f"*{COMPRESSED_SUFFIX}")]):
         try:
             envelope = read_json(path)
             when, items = parse_utc(envelope.get("scraped_at")), envelope.get("items")
         except (UnreadableJson, AttributeError):
             continue  # load reports a broken file; it holds nothing to compare with
-        if when == scraped or path.name.split(".")[0] == to_stamp(scraped):
+        if when == scraped or raw_stamp(path) == to_stamp(scraped):
             return f"{path}: {account} ({platform}) already has an envelope scraped at {to_iso(scraped)}"
         if isinstance(items, list) and items_digest(items) == digest:
             return f"{path}: {account} ({platform}) already holds these {len(items)} items"
@@ -265,9 +265,9 @@ def import_account(ws: Workspace, platform: str, profile: Profile, items: list[d
     if refused:
         problems.add(f"{refused}; not imported, nothing overwritten")
         return False
-    target = ws.raw_path(platform, account, to_stamp(scraped))
+    target = ws.compressed_raw_path(platform, account, to_stamp(scraped))
     try:
-        write_json_atomic(target, import_envelope(platform, account, items, scraped, {**source, "scraped_at_from": how}))
+        write_json_gz_atomic(target, import_envelope(platform, account, items, scraped, {**source, "scraped_at_from": how}))
     except WriteFailed as exc:
         problems.add(str(exc))
         return False

@@ -1,5 +1,5 @@
 """make scrape: one Apify run per actor per day covering every account's profile (Instagram: posts,
-reels, profiles), split into raw envelopes data/raw/<platform>/<account>/<stamp>.json (SPEC): each
+reels, profiles), split into raw envelopes data/raw/<platform>/<account>/<stamp>.json.gz (SPEC): each
 holds every run's items for that account, verbatim, posts first.
 
 An item goes to the account whose configured handle equals the item's owner field, or is among its
@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 from scripts.sources.apify_runs import (NO_TOKEN, ROLES, Connection, Job, JobResult, ScrapeSettings,
                                         SettingsError, connect, load_settings, run_jobs, settings_path)
 from scripts.core.config import AccountConfig, load_accounts
-from scripts.core.files import WriteFailed, read_json, write_json_atomic
+from scripts.core.files import WriteFailed, read_json, write_json_gz_atomic
 from scripts.sources.normalize import ERROR_ITEM, NORMALIZERS, coauthors, count, handle, non_post
 from scripts.core.problems import Problems
 from scripts.core.textsafety import printable
 from scripts.core.timeutil import to_iso, to_stamp, utc_now
-from scripts.core.workspace import PLATFORMS, Workspace
+from scripts.core.workspace import PLATFORMS, Workspace, envelope_path
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def known_post_ids(ws: Workspace, account: str, platform: str) -> set[str]:
     for path in ws.raw_files():
         if (path.parent.parent.name, path.parent.name) != (platform, account):
             continue
-        if str(path.relative_to(ws.root)) in loaded:
+        if str(envelope_path(path).relative_to(ws.root)) in loaded:
             continue
         try:
             known |= post_ids(platform, read_json(path).get("items") or [])
@@ -290,15 +290,16 @@ def write_account(ws: Workspace, platform: str, profile: Profile, runs: list[Job
     envelope = {"account": account, "platform": platform, "scraped_at": to_iso(scraped),
                 "source": envelope_source(runs, splits, account, len(items), accounts),
                 "profile": envelope_profile, "items": items}
-    if not write_envelope(ws.raw_path(platform, account, to_stamp(scraped)), envelope, problems):
+    if not write_envelope(ws.compressed_raw_path(platform, account, to_stamp(scraped)), envelope, problems):
         return False
     print(f"Scraped {len(ids)} posts for {account} ({platform}), {len(new)} new")
     return True
 
 
 def write_envelope(target, envelope: dict, problems: Problems) -> bool:
+    """The envelope gzipped (a tenth of the size: docs/bench.md), written atomically."""
     try:
-        write_json_atomic(target, envelope)
+        write_json_gz_atomic(target, envelope)
     except WriteFailed as exc:  # names the file and the reason
         problems.add(str(exc))
         return False

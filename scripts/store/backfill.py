@@ -29,6 +29,7 @@ from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.db import missing_data, open_db
 from scripts.core.files import UnreadableJson, finite_number, read_json
 from scripts.core.problems import Problems
+from scripts.core.progress import progress
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
 from scripts.core.workspace import Workspace, is_account_name
 
@@ -438,8 +439,10 @@ def backfill_workspace(ws: Workspace, settings: Settings, full: bool = False,
     db = open_db(ws.db_path)
     results = []
     configs, broken_configs = accounts_to_backfill(ws, db, problems)
-    for account, config in configs.items():
-        results.append(backfill_account(db, ws, account, config, settings, full, problems))
+    with progress(len(configs), "backfill: accounts", quiet) as bar:
+        for account, config in configs.items():
+            results.append(backfill_account(db, ws, account, config, settings, full, problems))
+            bar.advance()
     if not quiet:
         print_report(db, results, broken_configs)
     return problems

@@ -22,21 +22,35 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import fastjsonschema
 import jsonschema
 
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import open_db
-from scripts.core.files import UnreadableJson, read_json
+from scripts.core.files import UnreadableJson, gzip_isize, read_json
 from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECORD, ImpossibleValue, ItemsRead,
                                        NormalizedItem, handle, profile_row, read_items, snapshot_row)
 from scripts.core.problems import Problems
+from scripts.core.progress import progress
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
-from scripts.core.workspace import SCHEMA_DIR, Workspace
+from scripts.core.workspace import COMPRESSED_SUFFIX, RAW_SUFFIX, SCHEMA_DIR, Workspace, envelope_path, raw_stamp
 
 ENVELOPE_SCHEMA = json.loads((SCHEMA_DIR / "raw_envelope.schema.json").read_text())
 _validator = jsonschema.Draft202012Validator(ENVELOPE_SCHEMA)
+# The same schema compiled to Python (fastjsonschema): a tenth of jsonschema's time, so it says
+# first whether an envelope is valid. jsonschema stays the judge: an envelope the fast check
+# refuses is checked again by it, which words the reason (and accepts what it accepts).
+_fast_validate = fastjsonschema.compile(ENVELOPE_SCHEMA)
+
+
+def _envelope_problem(shallow) -> str | None:
+    try:
+        _fast_validate(shallow)
+        return None
+    except fastjsonschema.JsonSchemaException:
+        return schema_problem(_validator, shallow, limit=200)
 
 
 class RejectedFile(ValueError):
@@ -66,15 +80,15 @@ class FileResult:
 
 def read_envelope(path: Path, ws: Workspace) -> dict:
     """Parse and check one envelope against the schema and against its own path."""
-    try:
-        envelope = read_json(path)
+    try:  # no depth walk: load reads only the fields it knows, and the parsers cap the nesting
+        envelope = read_json(path, max_depth=None)
     except UnreadableJson as exc:
         raise RejectedFile(str(exc)) from None
     items = envelope.get("items") if isinstance(envelope, dict) else None
     # The schema's walk over every item costs more than storing them, so the envelope is
     # checked without its items and the items' one rule (each is an object) is checked here.
     shallow = {**envelope, "items": []} if isinstance(items, list) else envelope
-    problem = schema_problem(_validator, shallow, limit=200)
+    problem = _envelope_problem(shallow)
     if problem:
         raise RejectedFile(problem)
     not_object = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
@@ -85,7 +99,7 @@ def read_envelope(path: Path, ws: Workspace) -> dict:
         raise RejectedFile(f"envelope says {envelope['platform']}/{envelope['account']} "
                            f"but the file lies under {platform}/{account}")
     try:
-        parse_stamp(path.stem)
+        parse_stamp(raw_stamp(path))
     except ValueError:
         raise RejectedFile(f"file name is not a UTC stamp ({STAMP_FORMAT})") from None
     return envelope
@@ -194,14 +208,12 @@ def profile_counts(envelope: dict, read: ItemsRead, our_handle: str | None) -> d
                 None)
 
 
-def _known(db, post_ids: list[str]) -> tuple[dict[str, tuple[str, str]], str | None]:
-    """post_id -> (account, platform) for the posts already stored, and the latest scrape that
-    saw any of them."""
-    if not post_ids:
-        return {}, None
-    rows = db.execute(f"SELECT post_id, account_name, platform, last_seen_at FROM posts WHERE post_id IN "
-                      f"({','.join('?' * len(post_ids))})", post_ids).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}, max((r[3] for r in rows if r[3]), default=None)
+# SQLite's limit on the parameters of one statement is 32,766; a file may list more posts
+IDS_PER_STATEMENT = 500
+
+
+def _chunks(values: list, size: int = IDS_PER_STATEMENT) -> Iterator[list]:
+    return (values[i:i + size] for i in range(0, len(values), size))
 
 
 # the platform facts the newest scrape refreshes when it has them (never to NULL; an older file
@@ -213,6 +225,28 @@ REFRESHED = ("post_url", "caption", "media_type", "media_slide_count", "owner_us
 LATEST = ("is_pinned", "is_collab")
 POST_COLUMNS = ("account_name", "platform", "post_id") + REFRESHED + LATEST + ("published_at",)
 NEWER = "excluded.last_seen_at >= coalesce(last_seen_at, '')"
+# what the file's transaction needs to know of a post already stored
+STORED_COLUMNS = ("post_id", "account_name", "platform", "published_at", "first_seen_at", "last_seen_at") \
+    + REFRESHED + LATEST
+
+
+def _stored(db, post_ids: list[str]) -> dict[str, dict]:
+    """The stored posts among post_ids: post_id -> STORED_COLUMNS."""
+    stored = {}
+    for chunk in _chunks(post_ids):
+        rows = db.conn.execute(f"SELECT {', '.join(STORED_COLUMNS)} FROM posts WHERE post_id IN "
+                               f"({','.join('?' * len(chunk))})", chunk)
+        stored.update((row[0], dict(zip(STORED_COLUMNS, row))) for row in rows)
+    return stored
+
+
+def _changes(row: dict, old: dict) -> bool:
+    """Whether the newest file's upsert would change this stored post beyond last_seen_at: a fact
+    it refreshes, one that follows the latest scrape, or a publishing time it fills in."""
+    return (any(row[c] is not None and row[c] != old[c] for c in REFRESHED)
+            or any(row[c] != old[c] for c in LATEST)
+            or (old["published_at"] is None and row["published_at"] is not None)
+            or old["first_seen_at"] is None or old["last_seen_at"] is None)
 
 
 def _upsert_sql(file_is_newest: bool) -> str:
@@ -240,12 +274,28 @@ def _upsert_sql(file_is_newest: bool) -> str:
 UPSERT_POSTS = {newest: _upsert_sql(newest) for newest in (True, False)}
 
 
-def _upsert_posts(db, rows: list[dict], existing: dict, newest_stored: str | None) -> int:
-    """Insert new posts; refresh the platform facts of known ones (existing: their owners). Never
-    touches backfill's columns, and a post missing from one scrape is not updated (never deleted)."""
-    file_is_newest = not rows or newest_stored is None or rows[0]["seen"] >= newest_stored
-    db.conn.executemany(UPSERT_POSTS[file_is_newest], rows)
-    return len({r["post_id"] for r in rows} - set(existing))
+def _upsert_posts(db, rows: list[dict], stored: dict[str, dict]) -> int:
+    """Insert new posts; refresh the platform facts of known ones (stored: as they are). Never
+    touches backfill's columns, and a post missing from one scrape is not updated (never deleted).
+    A daily file mostly lists posts seen the day before, unchanged but for their counters (which
+    go to metrics_snapshots): for those, one statement moves last_seen_at, and the upsert, which
+    rewrites the row and its index entries, is left to the posts that are new or changed."""
+    newest_stored = max((old["last_seen_at"] for old in stored.values() if old["last_seen_at"]), default=None)
+    if not rows or newest_stored is None or rows[0]["seen"] >= newest_stored:
+        upserted, seen_again = [], []
+        for row in rows:
+            old = stored.get(row["post_id"])
+            if old is None or _changes(row, old):
+                upserted.append(row)
+            elif row["seen"] > old["last_seen_at"]:
+                seen_again.append(row["post_id"])
+        db.conn.executemany(UPSERT_POSTS[True], upserted)
+        for chunk in _chunks(seen_again):
+            db.conn.execute(f"UPDATE posts SET last_seen_at = ? WHERE post_id IN ({','.join('?' * len(chunk))})",
+                            [rows[0]["seen"], *chunk])
+    else:
+        db.conn.executemany(UPSERT_POSTS[False], rows)
+    return len({r["post_id"] for r in rows} - set(stored))
 
 
 def _replace_row(db, table: str, row: dict) -> None:
@@ -301,7 +351,8 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
     items = stored_posts(read, our_handle, scraped)
     if not items and not _has_counts(profile):
         raise RejectedFile(nothing_usable(read))
-    rel = str(path.relative_to(ws.root))
+    rel = str(path.relative_to(ws.root))  # the file, in the report line
+    name = str(envelope_path(path).relative_to(ws.root))  # the envelope, in the database (plain or gzipped)
     seen = to_iso(scraped)
     post_rows = [{**item.post, "account_name": account, "platform": platform, "seen": seen,
                   "published_at": to_iso(item.published) if item.published else None,
@@ -315,14 +366,14 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
     followers = profile["followers"] if profile else None
     return PreparedFile(
         account=account, platform=platform, item_count=len(envelope["items"]),
-        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, followers, rel) for item in items],
+        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, followers, name) for item in items],
         profile={**where, **profile} if profile is not None else None,
-        scrape_run={"raw_file": rel, **where, "actor": source.get("actor"), "run_id": source.get("run_id"),
+        scrape_run={"raw_file": name, **where, "actor": source.get("actor"), "run_id": source.get("run_id"),
                     "dataset_id": source.get("dataset_id"), "status": source.get("status"),
                     "item_count": len(envelope["items"]), "usage_total_usd": source.get("usage_total_usd"),
                     "charged_events": json.dumps(source.get("charged_events")) if source.get("charged_events")
                     else None},
-        raw_file={"path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **where,
+        raw_file={"path": name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **where,
                   "item_count": len(envelope["items"]), "not_stored": json.dumps(skipped) if skipped else None},
         skipped=skipped, duplicates=read.duplicates,
         line=report_line(rel, len(envelope["items"]), len(items), read, note))
@@ -331,25 +382,26 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
 def store_file(db, file: PreparedFile) -> FileResult:
     """Write one prepared envelope in one transaction (raises RejectedFile before writing anything
     if its items are another account's posts)."""
-    owners, newest_stored = _known(db, [row["post_id"] for row in file.post_rows])
-    foreign = {pid for pid, owner in owners.items() if owner != (file.account, file.platform)}
+    stored = _stored(db, [row["post_id"] for row in file.post_rows])
+    ours = (file.account, file.platform)
+    foreign = {pid for pid, old in stored.items() if (old["account_name"], old["platform"]) != ours}
     if foreign:  # an envelope may never write metrics onto another account's post
         raise RejectedFile(f"{len(foreign)} item(s) belong to another account's posts "
                            f"(e.g. {sorted(foreign)[0]})")
-    clash = db.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
-                       "AND path != ?", [file.account, file.platform, file.raw_file["scraped_at"],
-                                         file.raw_file["path"]]).fetchone()
+    clash = db.conn.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
+                            "AND path != ?", [file.account, file.platform, file.raw_file["scraped_at"],
+                                              file.raw_file["path"]]).fetchone()
     if clash:  # a second file for one scrape would be merged over the rows the first one stored
         raise RejectedFile(f"the same scrape time ({file.raw_file['scraped_at']}) as {clash[0]}, already loaded")
     try:
-        return _store(db, file, owners, newest_stored)
+        return _store(db, file, stored)
     except (OverflowError, sqlite3.IntegrityError, sqlite3.InterfaceError) as exc:  # rolled back
         raise RejectedFile(f"a value SQLite cannot store ({exc})") from None
 
 
-def _store(db, file: PreparedFile, owners: dict, newest_stored: str | None) -> FileResult:
+def _store(db, file: PreparedFile, stored: dict[str, dict]) -> FileResult:
     with db.conn:  # one transaction per file: all of it or none of it
-        new_posts = _upsert_posts(db, file.post_rows, owners, newest_stored)
+        new_posts = _upsert_posts(db, file.post_rows, stored)
         db.conn.executemany(
             "INSERT OR IGNORE INTO metrics_snapshots (post_id, scraped_at, age_hours, views, plays, likes,"
             " comments, shares, saves, reposts, missing, engagement_rate, follower_rate, raw_file) VALUES"
@@ -358,7 +410,8 @@ def _store(db, file: PreparedFile, owners: dict, newest_stored: str | None) -> F
         if file.profile is not None:
             _replace_row(db, "profile_snapshots", file.profile)
         # a file read again (touched, load --full) keeps the count of posts it brought the first time
-        first = db.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?", [file.raw_file["path"]]).fetchone()
+        first = db.conn.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?",
+                                [file.raw_file["path"]]).fetchone()
         _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": first[0] if first else new_posts})
         _replace_row(db, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
     return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates,
@@ -410,7 +463,9 @@ def file_preparer(ws: Workspace, paths: list[Path], configs: dict) -> Iterator[I
     a multiprocessing.Pool, whose helper threads contend with the writer for the GIL (the writer
     took half as long again). Open the database inside the block: the workers are forked when it
     starts, and an SQLite connection must not cross a fork."""
-    workers = min(usable_cpus() - 1, len(paths))  # one CPU stays with the writer
+    # as many preparing workers as CPUs: a worker ahead of the writer waits on its full pipe, so on
+    # an idle machine the writer keeps a CPU, and on a busy one preparing is not left behind
+    workers = min(usable_cpus(), len(paths)) if usable_cpus() > 1 else 0
     if workers < 1:
         yield (_prepare(ws, path, configs) for path in paths)
         return
@@ -447,12 +502,34 @@ def unchanged_files(db) -> dict[str, tuple[int, int]]:
     return {r["path"]: (r["size"], r["mtime_ns"]) for r in db["raw_files"].rows}
 
 
-def is_unchanged(path: Path, rel: str, known: dict) -> bool:
+def is_unchanged(path: Path, name: str, known: dict, compressed: list | None = None) -> bool:
+    """Whether the envelope recorded under name (raw_files.path) is this file, as loaded: the same
+    size and modification time. Or the same file gzipped since (make compress-raw, or gzip(1)):
+    both keep the modification time, and the gzip file records the size it had; then
+    (name, new size) is added to compressed, so the database learns the new size."""
     try:
         stat = path.stat()
     except OSError:  # a dangling or looping symlink: reading it makes the rejection
         return False
-    return known.get(rel) == (stat.st_size, stat.st_mtime_ns)
+    recorded = known.get(name)
+    if recorded is None:
+        return False
+    if recorded == (stat.st_size, stat.st_mtime_ns):
+        return True
+    if path.name.endswith(COMPRESSED_SUFFIX) and recorded[1] == stat.st_mtime_ns \
+            and gzip_isize(path) == recorded[0] % 2**32:
+        if compressed is not None:
+            compressed.append((name, stat.st_size))
+        return True
+    return False
+
+
+def record_compressed(db, compressed: list[tuple[str, int]]) -> None:
+    """The new sizes of envelopes gzipped since they were loaded, in one transaction."""
+    if compressed:
+        with db.conn:
+            db.conn.executemany("UPDATE raw_files SET size = ? WHERE path = ?",
+                                [(size, name) for name, size in compressed])
 
 
 def refresh_local_times(db, configs: dict) -> list[str]:
@@ -478,7 +555,8 @@ def refresh_local_times(db, configs: dict) -> list[str]:
 def report_quarantined(ws: Workspace, problems: Problems) -> None:
     """Files an earlier run moved to data/raw/_rejected/ stay a problem until someone fixes or
     deletes them: their data is missing from the database meanwhile."""
-    for path in sorted(ws.rejected_dir.glob("*/*/*.json*")):
+    quarantined = [*ws.rejected_dir.glob(f"*/*/*{RAW_SUFFIX}"), *ws.rejected_dir.glob(f"*/*/*{COMPRESSED_SUFFIX}")]
+    for path in sorted(quarantined):
         reason_file = path.with_suffix(".reason.txt")
         reason = reason_file.read_text(encoding="utf-8").strip() if reason_file.is_file() else "no reason kept"
         problems.add(f"{path.relative_to(ws.root)}: rejected earlier ({reason}); fix it and move it back "
@@ -516,11 +594,23 @@ class LoadTotals:
         return lines
 
 
-def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, problems: Problems) -> LoadTotals:
+# The writer's connection: each file's transaction dirties some sixty pages spread over the posts,
+# the snapshots' index and the small tables, and commits them to the write-ahead log. A 64 MiB page
+# cache keeps the indexes' inner pages in memory, and a checkpoint every 10,000 pages (40 MiB of
+# log, not SQLite's 1,000) copies a page rewritten by many files back into the database once, not
+# each time: together a quarter fewer bytes written and a fifth less of the writer's time
+# (docs/bench.md). Fixed sizes, so memory stays flat however large the workspace.
+WRITER_PRAGMAS = ("cache_size = -65536", "wal_autocheckpoint = 10000")
+
+
+def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, problems: Problems,
+              quiet: bool = False) -> LoadTotals:
     """Prepare and store every file in order, one transaction each; a bad file is moved aside."""
     totals = LoadTotals()
-    with file_preparer(ws, todo, configs) as prepared:
+    with file_preparer(ws, todo, configs) as prepared, progress(len(todo), "load: raw files", quiet) as bar:
         db = open_db(db_path, schema=False)
+        for pragma in WRITER_PRAGMAS:
+            db.conn.execute(f"PRAGMA {pragma}")
         for path, file in zip(todo, prepared):
             try:
                 if isinstance(file, RejectedFile):
@@ -529,6 +619,7 @@ def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, pro
             except RejectedFile as exc:
                 rel = path.relative_to(ws.root)
                 problems.add(f"{rel}: {exc}; moved to {reject(ws, path, str(exc)).relative_to(ws.root)}")
+            bar.advance()
         db.conn.close()
     return totals
 
@@ -551,9 +642,12 @@ def load_workspace(ws: Workspace, full: bool = False, quiet: bool = False, db_pa
     db = open_db(db_path)
     inode = db_path.stat().st_ino
     known = {} if full else unchanged_files(db)
+    compressed: list[tuple[str, int]] = []
+    todo = [path for path in ws.raw_files()
+            if not is_unchanged(path, str(envelope_path(path).relative_to(ws.root)), known, compressed)]
+    record_compressed(db, compressed)
     db.conn.close()  # reopened once the preparing workers exist (see file_preparer)
-    todo = [path for path in ws.raw_files() if not is_unchanged(path, str(path.relative_to(ws.root)), known)]
-    totals = store_all(ws, db_path, todo, configs, problems)
+    totals = store_all(ws, db_path, todo, configs, problems, quiet)
     retimed = []
     if same_file(db_path, inode):
         db = open_db(db_path, schema=False)
