@@ -463,9 +463,7 @@ def file_preparer(ws: Workspace, paths: list[Path], configs: dict) -> Iterator[I
     a multiprocessing.Pool, whose helper threads contend with the writer for the GIL (the writer
     took half as long again). Open the database inside the block: the workers are forked when it
     starts, and an SQLite connection must not cross a fork."""
-    # as many preparing workers as CPUs: a worker ahead of the writer waits on its full pipe, so on
-    # an idle machine the writer keeps a CPU, and on a busy one preparing is not left behind
-    workers = min(usable_cpus(), len(paths)) if usable_cpus() > 1 else 0
+    workers = min(usable_cpus() - 1, len(paths))  # one CPU stays with the writer
     if workers < 1:
         yield (_prepare(ws, path, configs) for path in paths)
         return
