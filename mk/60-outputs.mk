@@ -9,6 +9,8 @@ DATASETTE_PORT ?= 8001
 # the day-7 views read every snapshot: on a year of 50 accounts a canned query takes 1-5 s,
 # past Datasette's default 1 s limit
 DATASETTE_SETTINGS = --setting sql_time_limit_ms 20000
+# post_id cells link to their post (posts is keyed by an integer id): scripts/outputs/datasette_plugins/
+DATASETTE_PLUGINS := scripts/outputs/datasette_plugins
 
 report: $(VENV)/.installed  ## terminal report (ACCOUNT=name or all; FOCUS=formats|pillars|failures|hooks|...)
 	$(STEP).report --root $(ROOT) $(if $(ACCOUNT),--account $(ACCOUNT),--all) $(if $(FOCUS),--focus $(FOCUS))
@@ -20,7 +22,7 @@ $(DASHBOARD_STAMP): $(ANALYZE_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD_SOURCES)
 	$(call RUN_STEP,$(STEP).dashboard --root $(ROOT),dashboard,$@)
 
 datasette: $(VENV)/.installed metadata  ## browse data/analytics.db with charts on http://127.0.0.1:8001 (DATASETTE_PORT)
-	$(VENV)/bin/datasette serve $(DB) --metadata metadata.yml --host 127.0.0.1 --port $(DATASETTE_PORT) $(DATASETTE_SETTINGS)
+	$(VENV)/bin/datasette serve $(DB) --metadata metadata.yml --host 127.0.0.1 --port $(DATASETTE_PORT) $(DATASETTE_SETTINGS) --plugins-dir $(DATASETTE_PLUGINS)
 
 # metadata.yml's queries section is generated; the script rewrites the file only when it changed
 metadata: $(VENV)/.installed  ## metadata.yml's canned queries from sql/queries/*.sql (tests/test_queries.py checks it)

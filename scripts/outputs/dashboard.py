@@ -39,7 +39,7 @@ TEMPLATE = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
 ).get_template("dashboard.html.j2")
-ACCOUNT_QUERIES = ("account_overview", "engagement_trend", "formats", "pillar_heatmap", "save_vs_share_posts", "posts")
+ACCOUNT_QUERIES = ("account_overview", "engagement_trend", "formats", "pillar_heatmap", "save_vs_share_posts", "post_list")
 ALL_QUERIES = ("account_overview", "cross_account", "follower_trend")
 POST_COLUMNS = ("published", "platform", "format", "content_pillar", "hook_style", "slides", "views_d7",
                 "likes_d7", "engagement_pct_d7", "views", "likes", "saves", "shares", "age_days", "text",
@@ -170,11 +170,11 @@ def account_html(account: str, data: dict, findings: list[dict] | None, recs: li
             page.chart("save-share", "Save vs share", charts.save_share_scatter(mine["save_vs_share_posts"]))]},
     ]
     top = [f for f in findings if f.get("direction") != "none"][:2 * TOP_FINDINGS] if findings is not None else None
-    return render(page, title=f"{account}: account analytics", sections=sections, has_data=bool(mine["posts"]),
+    return render(page, title=f"{account}: account analytics", sections=sections, has_data=bool(mine["post_list"]),
                   summary=table_html(mine["account_overview"], without_account(mine["account_overview"]), "summary"),
                   findings=None if top is None else [finding_view(f, False) for f in top], show_account=False,
                   recs=[rec_view(r) for r in recs],
-                  posts=table_html(mine["posts"], POST_COLUMNS, "posts", {"text": "caption"}), **common)
+                  posts=table_html(mine["post_list"], POST_COLUMNS, "posts", {"text": "caption"}), **common)
 
 
 def all_html(data: dict, findings: list[dict] | None, recs: list[RecFile], common: dict, has_data: bool) -> str:
