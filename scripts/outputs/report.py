@@ -60,18 +60,30 @@ class ReportError(ValueError):
 
 # --- findings and proposals -----------------------------------------------------------------
 
-def read_findings_file(path, problems: Problems) -> list[dict] | None:
-    """One insights file's findings, each tagged with its account ('all' for all.json), surest
-    first; None if the file does not exist yet. A broken file is one problem line, no findings."""
+def read_insights_file(path, problems: Problems) -> dict | None:
+    """One insights file as written (findings, and follow-ups when the analyzer writes them); None if it
+    does not exist yet. A broken file is one problem line and an empty file's worth of findings."""
     if not path.exists():
         return None
     try:
-        insights = read_insights(path)
+        return read_insights(path)
     except RecError as exc:
         problems.add(str(exc))
-        return []
+        return {"account": path.stem, "findings": []}
+
+
+def tagged_findings(insights: dict | None) -> list[dict] | None:
+    """An insights file's findings, each tagged with its account ('all' for all.json), surest first."""
+    if insights is None:
+        return None
     owner = insights["account"]
     return sorted(({**f, "account": f.get("account") or owner} for f in insights["findings"]), key=finding_rank)
+
+
+def read_findings_file(path, problems: Problems) -> list[dict] | None:
+    """One insights file's findings, each tagged with its account ('all' for all.json), surest
+    first; None if the file does not exist yet. A broken file is one problem line, no findings."""
+    return tagged_findings(read_insights_file(path, problems))
 
 
 def read_findings(ws: Workspace, accounts: list[str], problems: Problems) -> tuple[list[dict], bool]:
