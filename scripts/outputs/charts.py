@@ -38,6 +38,9 @@ EFFECT_AXES = {
     "spearman_rho": ("rho", 0.0, "link: 0 none, 1 always"),
 }
 RATIO_KINDS = ("ratio_of_medians", "adjusted_ratio", "ratio", "rate_ratio")
+# rows of the step charts, in px: a chart is as wide as its container and as tall as its rows (a fixed
+# height per chart, since Vega-Lite drops a container width's fit for a stepped height with a warning)
+EVIDENCE_ROW, HEATMAP_ROW = 48, 38
 
 
 def _spec(chart) -> dict:
@@ -47,6 +50,10 @@ def _spec(chart) -> dict:
 
 def _with_data(template: dict, **datasets: list[dict]) -> dict:
     return {**template, "datasets": datasets}
+
+
+def _rows_high(spec: dict, rows: list[dict], field: str, per_row: int) -> dict:
+    return {**spec, "height": per_row * max(1, len({r[field] for r in rows}))}
 
 
 def _number(value) -> float | None:
@@ -124,7 +131,7 @@ def _evidence_template(axis: str) -> dict:
     if reference is not None:
         layers.insert(0, alt.Chart(alt.NamedData(ROWS)).mark_rule(color="#444", strokeDash=[3, 3]).encode(
             x=alt.datum(reference)))
-    return _spec(alt.layer(*layers).properties(width="container", height=alt.Step(48)))
+    return _spec(alt.layer(*layers).properties(width="container", height=EVIDENCE_ROW))
 
 
 def _domain(axis: str, rows: list[dict]) -> list[float] | None:
@@ -148,7 +155,7 @@ def evidence_chart(axis: str, rows: list[dict]) -> dict | None:
             if "scale" in x:
                 x["scale"]["domain"] = domain
                 x["axis"]["values"] = [t for t in RATIO_TICKS if domain[0] <= t <= domain[1]]
-    return _with_data(spec, rows=rows)
+    return _rows_high(_with_data(spec, rows=rows), rows, "label", EVIDENCE_ROW)
 
 
 # --- your posts in numbers (averages, labelled as such) --------------------------------------
@@ -188,7 +195,7 @@ def _pillar_heatmap(platform: str, metric: str) -> dict:
                  alt.Tooltip("posts_d7:Q", title="posts"), alt.Tooltip("avg_metric_d7:Q", title=f"average {metric}")])
     text = base.mark_text(fontSize=11, lineBreak="\n").encode(
         text="cell:N", color=alt.condition(few, alt.value("#999"), alt.value("#111")))
-    return _spec(alt.layer(rect, text).properties(width="container", height=alt.Step(38)))
+    return _spec(alt.layer(rect, text).properties(width="container", height=HEATMAP_ROW))
 
 
 def pillar_heatmaps(rows: list[dict]) -> list[dict]:
@@ -198,7 +205,8 @@ def pillar_heatmaps(rows: list[dict]) -> list[dict]:
         mine = [{**r, "cell": f"{r['avg_metric_d7']:,}\nn={r['posts_d7']}"} for r in rows
                 if r["platform"] == platform and r["avg_metric_d7"] is not None]
         if mine:
-            specs.append(_with_data(_pillar_heatmap(platform, mine[0]["metric"]), rows=mine))
+            specs.append(_rows_high(_with_data(_pillar_heatmap(platform, mine[0]["metric"]), rows=mine), mine,
+                                    "content_pillar", HEATMAP_ROW))
     return specs
 
 
@@ -240,13 +248,13 @@ def _lift() -> dict:
                  alt.Tooltip("ratio:Q", format=".2f", title="× the account's usual"), alt.Tooltip("n:Q", title="posts")])
     text = base.mark_text(fontSize=11, lineBreak="\n").encode(
         text="cell:N", color=alt.condition(few, alt.value("#999"), alt.value("#111")))
-    return _spec(alt.layer(rect, text).properties(width="container", height=alt.Step(36)))
+    return _spec(alt.layer(rect, text).properties(width="container", height=HEATMAP_ROW))
 
 
 def lift_heatmap(rows: list[dict]) -> dict | None:
     """Cross-account findings, account by account: the same adjusted ratio the finding states per account,
     and the pooled effect in the 'all accounts' column."""
-    return _with_data(_lift(), rows=rows) if rows else None
+    return _rows_high(_with_data(_lift(), rows=rows), rows, "label", HEATMAP_ROW) if rows else None
 
 
 @lru_cache(maxsize=None)
