@@ -12,8 +12,10 @@ DATASETTE_SETTINGS = --setting sql_time_limit_ms 20000
 # post_id cells link to their post (posts is keyed by an integer id): scripts/outputs/datasette_plugins/
 DATASETTE_PLUGINS := scripts/outputs/datasette_plugins
 
-report: $(VENV)/.installed  ## terminal report (ACCOUNT=name or all; FOCUS=formats|pillars|failures|hooks|...)
-	$(STEP).report --root $(ROOT) $(if $(ACCOUNT),--account $(ACCOUNT),--all) $(if $(FOCUS),--focus $(FOCUS))
+# DETAILS=1: the report also prints the statistics behind each finding and proposal
+DETAILS ?=
+report: $(VENV)/.installed  ## terminal report (ACCOUNT=name or all; FOCUS=formats|pillars|failures|hooks|...; DETAILS=1)
+	$(STEP).report --root $(ROOT) $(if $(ACCOUNT),--account $(ACCOUNT),--all) $(if $(FOCUS),--focus $(FOCUS)) $(if $(DETAILS),--details)
 
 dashboard: $(VENV)/.installed  ## data/dashboard/<account>.html and all.html
 	$(call PIPELINE,$(DASHBOARD_STAMP))

@@ -60,7 +60,6 @@ DIMENSION_TITLES = {
 }
 MAX_CHART_ROWS = 12      # rows of one evidence chart: the surest findings of that dimension
 MAX_HEADLINES = 6        # headlines listed under a dimension's chart (the rest are in the details fold)
-MAX_LIFT_ROWS = 14
 ALL_CROSS = 20
 
 
@@ -252,26 +251,6 @@ def account_html(account: str, data: dict, insights: dict | None, recs: list[Rec
                   posts=table_html(mine["post_list"], POST_COLUMNS, "posts", {"text": "caption"}), **common)
 
 
-def lift_rows(cross: list[dict]) -> list[dict]:
-    """The cross-account findings that name a ratio per account, as heatmap cells: each account's own
-    ratio and n from the finding's details, and the pooled effect in 'all accounts'."""
-    rows = []
-    chosen = [f for f in sorted(cross, key=finding_rank)
-              if isinstance((f.get("details") or {}).get("per_account"), dict)][:MAX_LIFT_ROWS]
-    for f in chosen:
-        name = charts.row_label(f).split(" (")[0]
-        for account, cell in sorted(f["details"]["per_account"].items()):
-            ratio, n = (cell or {}).get("ratio"), (cell or {}).get("n")
-            if isinstance(ratio, (int, float)) and ratio > 0 and isinstance(n, int):
-                rows.append({"label": name, "account": account, "ratio": float(ratio), "n": n,
-                             "cell": f"{ratio:.2g}×\nn={n}"})
-        if f.get("effect_kind") != "ratio_spread" and isinstance(f.get("effect"), (int, float)) and f["effect"] > 0:
-            n = sum(g.get("n", 0) for g in f.get("groups", [])[:1])
-            rows.append({"label": name, "account": "all accounts", "ratio": float(f["effect"]), "n": n,
-                         "cell": f"{f['effect']:.2g}×\nn={n}"})
-    return rows
-
-
 def all_html(data: dict, cross_insights: dict | None, per_account: dict[str, dict | None], recs: list[RecFile],
              common: dict, has_data: bool) -> str:
     flat = {name: [r for rows in data[name].values() for r in rows] for name in ALL_QUERIES}
@@ -282,7 +261,7 @@ def all_html(data: dict, cross_insights: dict | None, per_account: dict[str, dic
     page = Page()
     decisions = [decision_view(page, week.decision(r, {**known, **{
         f["id"]: f for f in tagged_findings(per_account.get(r.account)) or []}}), str(i)) for i, r in enumerate(recs)]
-    lift = page.chart("lift", "Across accounts", charts.lift_heatmap(lift_rows(cross or [])))
+    lift = page.chart("lift", "Across accounts", charts.lift_heatmap(week.cross_cells(cross or [], charts.row_label)))
     followers = [page.chart(f"followers-{i}", "Follower growth", spec)
                  for i, spec in enumerate(charts.follower_growth(flat["follower_trend"]))]
     summary = summary_rows(flat["account_overview"])

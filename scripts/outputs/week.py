@@ -10,6 +10,7 @@ days older than the current insights, or else the oldest earlier one.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -203,3 +204,35 @@ def followups(insights: dict | None) -> list[dict] | None:
         return None
     items = insights["followups"]
     return [f for f in items if isinstance(f, dict)] if isinstance(items, list) else []
+
+
+# --- cross-account findings, account by account -------------------------------------------------
+
+MAX_CROSS_ROWS = 14
+
+
+def cross_cells(cross: list[dict], row_label) -> list[dict]:
+    """The cross-account findings that name a ratio per account, as cells: each account's own ratio and
+    n from the finding's details (the statistic the finding states), and its pooled effect under
+    'all accounts'. row_label(finding) names the row."""
+    rows = []
+    chosen = [f for f in sorted(cross, key=finding_rank)
+              if isinstance((f.get("details") or {}).get("per_account"), dict)][:MAX_CROSS_ROWS]
+    for f in chosen:
+        name = row_label(f).split(" (")[0]
+        for account, cell in sorted(f["details"]["per_account"].items()):
+            cell = cell if isinstance(cell, dict) else {}
+            ratio, n = cell.get("ratio"), cell.get("n")
+            if _positive(ratio) and isinstance(n, int) and not isinstance(n, bool):
+                rows.append({"label": name, "account": account, "ratio": float(ratio), "n": n,
+                             "cell": f"{ratio:.2g}×\nn={n}"})
+        if f.get("effect_kind") != "ratio_spread" and _positive(f.get("effect")):
+            groups = [g for g in f.get("groups") or [] if isinstance(g, dict) and isinstance(g.get("n"), int)]
+            n = groups[0]["n"] if groups else 0
+            rows.append({"label": name, "account": "all accounts", "ratio": float(f["effect"]), "n": n,
+                         "cell": f"{f['effect']:.2g}×\nn={n}"})
+    return rows
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
