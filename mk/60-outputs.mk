@@ -1,5 +1,5 @@
 # outputs: terminal reports, Datasette, the self-contained HTML dashboard (issue 7)
-.PHONY: report dashboard datasette metadata
+.PHONY: report dashboard datasette metadata digest _digest
 # the report tables, Datasette's canned queries and the dashboard's numbers are one set of SQL:
 # sql/queries/<name>.sql (the folder too, so a removed query counts)
 QUERY_FILES := sql/queries $(wildcard sql/queries/*.sql)
@@ -22,6 +22,12 @@ dashboard: $(VENV)/.installed  ## data/dashboard/<account>.html and all.html
 
 $(DASHBOARD_STAMP): $(ANALYZE_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD_SOURCES)
 	$(call RUN_STEP,$(STEP).dashboard --root $(ROOT),dashboard,$@)
+
+digest: $(VENV)/.installed  ## this week in plain words per account (what to approve, what changed), also data/digest.md
+	$(call PIPELINE,_digest)
+
+_digest:
+	$(call RUN_STEP,$(STEP).digest --root $(ROOT),digest,)
 
 datasette: $(VENV)/.installed metadata  ## browse data/analytics.db with charts on http://127.0.0.1:8001 (DATASETTE_PORT)
 	$(VENV)/bin/datasette serve $(DB) --metadata metadata.yml --host 127.0.0.1 --port $(DATASETTE_PORT) $(DATASETTE_SETTINGS) --plugins-dir $(DATASETTE_PLUGINS)
