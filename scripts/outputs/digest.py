@@ -108,7 +108,7 @@ def digest(ws: Workspace, quiet: bool = False) -> Problems:
     problems = Problems("digest")
     text = digest_text(ws, problems)
     ws.data_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(ws.data_dir / "digest.md", text)
+    write_text_atomic(ws.digest_path, text)
     if not quiet:
         print(text, end="")
     return problems

@@ -69,7 +69,7 @@ def headline(finding: dict) -> str:
 # --- what changed since last week ---------------------------------------------------------------
 
 def history_path(ws: Workspace, account: str) -> Path:
-    return ws.insights_dir / "history" / f"{account}.json"
+    return ws.history_path(account)
 
 
 def snapshot(insights: dict) -> dict:
