@@ -79,7 +79,8 @@ def review(ws: Workspace, account: str | None) -> Problems:
         return problems
     pending = [r for r in pending if account is None or r.account == account]
     if not pending:
-        print(f"No pending recommendations{f' for {account}' if account else ''}.")
+        print(f"No pending recommendations{f' for {account}' if account else ''}: make weekly (or make recommend) "
+              "writes this week's; make apply applies the approved ones.")
         return problems
     print(f"\n You have {len(pending)} pending recommendation{'s' if len(pending) != 1 else ''}:\n")
     decided, counts = [], {"approved": 0, "rejected": 0, "skipped": 0}
