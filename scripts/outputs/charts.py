@@ -40,7 +40,7 @@ EFFECT_AXES = {
 RATIO_KINDS = ("ratio_of_medians", "adjusted_ratio", "ratio", "rate_ratio")
 # rows of the step charts, in px: a chart is as wide as its container and as tall as its rows (a fixed
 # height per chart, since Vega-Lite drops a container width's fit for a stepped height with a warning)
-EVIDENCE_ROW, HEATMAP_ROW = 48, 38
+EVIDENCE_ROW, HEATMAP_ROW = 62, 38
 
 
 def _spec(chart) -> dict:
@@ -85,20 +85,24 @@ def _sample(finding: dict) -> str:
     return f"{ns[0]} vs {ns[1]} posts" if len(ns) >= 2 else f"{ns[0]} posts" if ns else ""
 
 
-def row_label(finding: dict, with_platform: bool = True) -> str:
+def row_label(finding: dict) -> str:
+    """What a finding compares, in one line: 'Step-by-step guides · TikTok views'."""
     words = subject_words(finding)
     platform = PLATFORM_WORDS.get(finding.get("platform"))
     metric = base_metric(finding.get("metric", "")).split(" after ")[0]
-    where = f" · {platform} {metric}" if with_platform and platform else f" · {metric}"
-    sample = _sample(finding).removesuffix(" posts")
-    return f"{words[:1].upper()}{words[1:]}{where}" + (f" (n {sample})" if sample else "")
+    return f"{words[:1].upper()}{words[1:]} · " + (f"{platform} {metric}" if platform else metric)
 
 
 def evidence_row(finding: dict, headline: str) -> dict:
+    """One row of an evidence chart; its label is two short lines (what, then where and n), written
+    above the row so a phone keeps the chart's width."""
     ci = finding["ci"]
-    return {"label": row_label(finding), "effect": float(finding["effect"]), "lo": float(min(ci)),
-            "hi": float(max(ci)), "confidence": finding["confidence"], "platform": finding.get("platform") or "",
-            "headline": headline, "sample": _sample(finding)}
+    sample = _sample(finding)
+    what, where = row_label(finding).split(" · ", 1)
+    return {"label": f"{what}\n{where}" + (f" · n {sample.removesuffix(' posts')}" if sample else ""),
+            "effect": float(finding["effect"]), "lo": float(min(ci)), "hi": float(max(ci)),
+            "confidence": finding["confidence"], "platform": finding.get("platform") or "",
+            "headline": headline, "sample": sample}
 
 
 @lru_cache(maxsize=None)
@@ -125,7 +129,8 @@ def _evidence_template(axis: str) -> dict:
         fill=alt.condition("datum.confidence == 'high'", alt.Color("platform:N", scale=PLATFORM_COLORS, legend=None),
                            alt.value("white")),
         tooltip=tooltip)
-    words = base.mark_text(align="left", baseline="bottom", dy=-10, fontSize=12, color="#222").encode(
+    words = base.mark_text(align="left", baseline="bottom", dy=-9, fontSize=12, lineHeight=14, lineBreak="\n",
+                           color="#222").encode(
         x=alt.value(2), text="label:N")
     layers = [interval, dot, words]
     if reference is not None:

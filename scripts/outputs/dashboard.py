@@ -161,12 +161,14 @@ class Page:
     def __init__(self):
         self.specs: dict[str, dict] = {}
 
-    def chart(self, key: str, title: str, spec: dict | None) -> dict:
+    def chart(self, key: str, title: str, spec: dict | None, wide: bool = False) -> dict:
+        """wide: the chart needs about 620 px (a heatmap's labels and cells); on a narrower screen it
+        scrolls sideways inside its own box, never the page."""
         if spec is None:
-            return {"spec_id": None, "title": title}
+            return {"spec_id": None, "title": title, "wide": wide}
         spec_id = f"chart-{key}"
         self.specs[spec_id] = spec
-        return {"spec_id": spec_id, "title": title}
+        return {"spec_id": spec_id, "title": title, "wide": wide}
 
 
 def render(page: Page, **context) -> str:
@@ -236,7 +238,7 @@ def account_html(account: str, data: dict, insights: dict | None, recs: list[Rec
     decisions = [decision_view(page, week.decision(r, known), str(i)) for i, r in enumerate(recs)]
     before = week.earlier_run(runs, insights.get("generated_at")) if insights else None
     numbers = [page.chart("trend", "Engagement trend", charts.engagement_trend(mine["engagement_trend"]))]
-    numbers += [page.chart(f"pillars-{i}", "Topic by format", spec)
+    numbers += [page.chart(f"pillars-{i}", "Topic by format", spec, wide=True)
                 for i, spec in enumerate(charts.pillar_heatmaps(mine["pillar_heatmap"]))] or \
         [page.chart("pillars", "Topic by format", None)]
     numbers.append(page.chart("save-share", "Saves and shares", charts.save_share_scatter(mine["save_vs_share_posts"])))

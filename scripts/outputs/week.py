@@ -53,13 +53,34 @@ class Decision:
         return f"make reject ID={self.short}"
 
 
+# the context fields a patch changes, as the generator's settings read to a person
+FIELD_WORDS = {"format_weights": "format weight", "optimal_slide_count": "slides per post",
+               "hook_insights/worst_styles": "hook styles to avoid", "hook_insights/best_styles": "hook styles to use",
+               "hook_insights/reference_hooks": "example hooks", "experiment_suggestions": "experiments to suggest",
+               "top_pillars": "topics to write more of", "underperforming_pillars": "topics to write less of",
+               "save_vs_share": "save-or-share goal", "posting_windows": "posting hours"}
+
+
+def change_words(line: str) -> str:
+    """One line of describe_patch ('format_weights/step_guide: 1.0 -> 1.6') in words
+    ('format weight of step-by-step guides: 1.0 -> 1.6'); 'null' reads 'not set'."""
+    where, _, what = line.partition(": ")
+    for field in sorted(FIELD_WORDS, key=len, reverse=True):
+        if where == field or where.startswith(field + "/"):
+            rest = where[len(field):].lstrip("/")
+            where = FIELD_WORDS[field] + (f" of {level_words(rest)}" if rest else "")
+            break
+    return f"{where}: {what.replace('null', 'not set')}" if what else where
+
+
 def decision(rec: RecFile, findings: dict[str, dict]) -> Decision:
     data = rec.data
     finding = findings.get((data.get("evidence") or {}).get("finding"))
     patch = data.get("patch") or next(iter((data.get("patches") or {}).values()), [])
     return Decision(short=short_id(data["id"]), account=rec.account, confidence=data["confidence"],
                     headline=data.get("headline") or proposal_headline(data, finding),
-                    change=describe_patch(patch), insight=data["insight"], file=rec.path.name, finding=finding)
+                    change=[change_words(line) for line in describe_patch(patch)], insight=data["insight"],
+                    file=rec.path.name, finding=finding)
 
 
 def headline(finding: dict) -> str:
@@ -219,7 +240,7 @@ def cross_cells(cross: list[dict], row_label) -> list[dict]:
     chosen = [f for f in sorted(cross, key=finding_rank)
               if isinstance((f.get("details") or {}).get("per_account"), dict)][:MAX_CROSS_ROWS]
     for f in chosen:
-        name = row_label(f).split(" (")[0]
+        name = row_label(f)
         for account, cell in sorted(f["details"]["per_account"].items()):
             cell = cell if isinstance(cell, dict) else {}
             ratio, n = cell.get("ratio"), cell.get("n")
