@@ -167,7 +167,9 @@ def evidence_chart(axis: str, rows: list[dict]) -> dict | None:
 
 @lru_cache(maxsize=None)
 def _trend() -> dict:
-    return _spec(alt.Chart(alt.NamedData(ROWS), title="Average engagement after 7 days, by publishing week").mark_line(
+    return _spec(alt.Chart(alt.NamedData(ROWS), title=alt.Title(
+        "Average engagement after 7 days, by publishing week",
+        subtitle="Instagram: only its videos, the posts it publishes views for")).mark_line(
         point=True).encode(
         x=alt.X("week:T", title="week"),
         y=alt.Y("engagement_pct_d7:Q", title=f"average {label('engagement_pct_d7')}"),
