@@ -56,7 +56,7 @@ METRIC_LABELS = {
     "saves": "saves (latest)",
     "shares": "shares (latest)",
     "age_days": "age (days)",
-    "text": "caption",
+    "text": "hook (or caption)",
     "caption": "caption",
     "post_url": "link",
     "avg_views_d7": "average views after 7 days",

@@ -189,8 +189,9 @@ def engagement_trend(rows: list[dict]) -> dict | None:
 
 @lru_cache(maxsize=None)
 def _pillar_heatmap(platform: str, metric: str) -> dict:
-    base = alt.Chart(alt.NamedData(ROWS), title=f"{PLATFORM_WORDS.get(platform, platform)}: average {metric} "
-                                                f"after 7 days, per topic and format").encode(
+    base = alt.Chart(alt.NamedData(ROWS), title=alt.Title(
+        f"{PLATFORM_WORDS.get(platform, platform)}: average {metric} after 7 days",
+        subtitle="per topic (rows) and format (columns); n = posts")).encode(
         x=alt.X("format:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=120)),
         y=alt.Y("content_pillar:N", title=None, axis=alt.Axis(labelLimit=140)))
     few = f"datum.posts_d7 < {MIN_CELL_N}"
