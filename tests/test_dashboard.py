@@ -136,7 +136,8 @@ def test_every_page_reads_decision_first_at_both_widths(world, browser, width, t
             assert mine, name
             for rec in mine:
                 card = s.page.locator(f'.card[data-id="{short(rec["id"])}"]')
-                assert card.locator(".cmd.approve").inner_text() == f"make approve ID={short(rec['id'])}"
+                # run from the repository, the command names the workspace (the tests' is a tmp folder)
+                assert card.locator(".cmd.approve").inner_text() == f"make approve ROOT={world.root} ID={short(rec['id'])}"
                 assert card.locator(".cmd.approve").is_visible() and card.locator("h3").is_visible()
                 assert "(" in card.locator("h3").inner_text()  # the confidence words close the headline
                 box = card.locator(".cmd.approve").bounding_box()

@@ -140,7 +140,7 @@ def test_overview_shows_top_findings_with_confidence_and_pending_recommendations
     recs = tables(out)[next(t for t in tables(out) if t.startswith("This week: "))]
     assert sorted(r["id"] for r in recs) == sorted(short_id(r.data["id"]) for r in pending)
     for rec in pending:  # each approve command on a line of its own, whole
-        assert f"\nmake approve ID={short_id(rec.data['id'])}\n" in out
+        assert f"\nmake approve ROOT={world.root} ID={short_id(rec.data['id'])}\n" in out
     # with details, the numbers and the file names come along
     console = Console(file=io.StringIO(), width=400, color_system=None)
     assert not run_report(world, account, None, 1000, console, details=True).lines

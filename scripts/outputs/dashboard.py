@@ -235,7 +235,7 @@ def account_html(account: str, data: dict, insights: dict | None, recs: list[Rec
     findings = tagged_findings(insights)
     known = {f["id"]: f for f in (findings or []) + cross}
     page = Page()
-    decisions = [decision_view(page, week.decision(r, known), str(i)) for i, r in enumerate(recs)]
+    decisions = [decision_view(page, week.decision(r, known, common["root"]), str(i)) for i, r in enumerate(recs)]
     before = week.earlier_run(runs, insights.get("generated_at")) if insights else None
     numbers = [page.chart("trend", "Engagement trend", charts.engagement_trend(mine["engagement_trend"]))]
     numbers += [page.chart(f"pillars-{i}", "Topic by format", spec, wide=True)
@@ -262,7 +262,8 @@ def all_html(data: dict, cross_insights: dict | None, per_account: dict[str, dic
         known.update({f["id"]: f for f in tagged_findings(insights) or []})
     page = Page()
     decisions = [decision_view(page, week.decision(r, {**known, **{
-        f["id"]: f for f in tagged_findings(per_account.get(r.account)) or []}}), str(i)) for i, r in enumerate(recs)]
+        f["id"]: f for f in tagged_findings(per_account.get(r.account)) or []}}, common["root"]), str(i))
+        for i, r in enumerate(recs)]
     lift = page.chart("lift", "Across accounts", charts.lift_heatmap(week.cross_cells(cross or [], charts.row_label)))
     followers = [page.chart(f"followers-{i}", "Follower growth", spec)
                  for i, spec in enumerate(charts.follower_growth(flat["follower_trend"]))]
@@ -290,7 +291,7 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     # the nav links only the pages this run writes: no data, no account pages
     common = {"accounts": accounts if has_data else [], "generated_at": local_day(to_iso(utc_now())),
               "bundle": vega_bundle(), "missing_legend": MISSING_LEGEND, "versions": bundle_versions(),
-              "platforms": PLATFORM_WORDS, "percent": percent,
+              "platforms": PLATFORM_WORDS, "percent": percent, "root": week.root_arg(ws),
               "data_through": local_day(db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0]) if db else "-"}
     data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None
     recs = pending_recs(ws, None, problems)

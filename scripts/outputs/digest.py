@@ -33,7 +33,7 @@ def day(iso) -> str:
     return f"{moment.day} {moment:%b %Y}" if moment else "-"
 
 
-def decision_lines(items: list[week.Decision], recs, account: str | None) -> list[str]:
+def decision_lines(items: list[week.Decision], recs, account: str | None, root: str = "") -> list[str]:
     if not items:
         return ["Nothing to decide this week (no pending proposals)."]
     sure = sum(1 for i in items if i.confidence == "high")
@@ -42,8 +42,8 @@ def decision_lines(items: list[week.Decision], recs, account: str | None) -> lis
         lines.append(f"#{item.short} [{week.TAGS[item.confidence]}] {proposal_action(rec.data, item.finding)}")
         lines.append(item.approve)
     more = f"{len(items) - MAX_DECISIONS} more and " if len(items) > MAX_DECISIONS else ""
-    lines.append(f"Reject with make reject ID=<id>. {more.capitalize()}{'the' if more else 'The'} reasons: "
-                 f"make report{' ACCOUNT=' + account if account else ''}")
+    lines.append(f"Reject: make reject{root} ID=<id>. {more.capitalize()}{'the' if more else 'The'} reasons: "
+                 f"make report{root}{' ACCOUNT=' + account if account else ''}")
     return lines
 
 
@@ -70,11 +70,11 @@ def followup_lines(items: list[dict] | None) -> list[str]:
 def account_digest(ws: Workspace, account: str, insights: dict | None, recs, known: dict[str, dict]) -> list[str]:
     findings = tagged_findings(insights) or []
     known = {**known, **{f["id"]: f for f in findings}}
-    items = [week.decision(r, known) for r in recs]
+    items = [week.decision(r, known, week.root_arg(ws)) for r in recs]
     lines = [f"== {account} ==" if account != "all" else "== all accounts (one proposal for every account) =="]
     if insights is None and account != "all":
         lines.append("No findings yet: run make weekly.")
-    lines += decision_lines(items, recs, account if account != "all" else None)
+    lines += decision_lines(items, recs, account if account != "all" else None, week.root_arg(ws))
     if account != "all" and insights is not None:
         before = week.earlier_run(week.read_history(week.history_path(ws, account)), insights.get("generated_at"))
         lines += change_lines(None if before is None else week.changes_since(findings, before),
@@ -99,7 +99,7 @@ def digest_text(ws: Workspace, problems: Problems) -> str:
         insights = read_insights_file(ws.insights_path(account), problems) if account != "all" else cross
         mine = [r for r in recs if r.account == account]
         blocks.append("\n".join(account_digest(ws, account, insights, mine, known)))
-    blocks.append("Review everything at once, one key each: make review ACCOUNT=<name>")
+    blocks.append(f"Review everything at once, one key each: make review{week.root_arg(ws)} ACCOUNT=<name>")
     return "\n\n".join(blocks) + "\n"
 
 

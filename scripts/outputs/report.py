@@ -23,7 +23,6 @@ from scripts.core.db import open_db
 from scripts.core.problems import Problems
 from scripts.proposals.recommend import read_insights
 from scripts.core.findings import CONFIDENCE_RANK, finding_rank
-from scripts.proposals.decide import short_id
 from scripts.proposals.recfiles import RecError, RecFile, describe_patch, read_states
 from scripts.core.textsafety import printable
 from scripts.outputs import charts, week
@@ -155,7 +154,8 @@ def platform_label(finding: dict, with_account: bool) -> str:
     return label if with_account or finding.get("account") != "all" else f"{label}, all accounts"
 
 
-def recs_table(recs: list[RecFile], with_account: bool, findings: dict[str, dict], details: bool = False) -> Table:
+def recs_table(recs: list[RecFile], with_account: bool, findings: dict[str, dict], details: bool = False,
+               root: str = "") -> Table:
     """Each pending proposal in plain words with its short id; with details, its numbers and file."""
     table = Table(title=f"This week: {len(recs)} proposal(s) to decide", title_justify="left")
     table.add_column("id", no_wrap=True)
@@ -165,22 +165,23 @@ def recs_table(recs: list[RecFile], with_account: bool, findings: dict[str, dict
         table.add_column(column, no_wrap=column == "how sure", ratio=3 if column == "proposal" else None,
                          overflow="fold" if column == "file" else "ellipsis")
     for rec in recs:
-        item = week.decision(rec, findings)
+        item = week.decision(rec, findings, root)
         row = [f"{week.GLYPHS[item.confidence]} {week.TAGS[item.confidence]}", item.headline, "; ".join(item.change)]
         row += [item.insight, item.file] if details else []
         table.add_row(*(Text(printable(v)) for v in [item.short] + ([rec.account] if with_account else []) + row))
     return table
 
 
-def print_commands(console: Console, recs: list[RecFile], account: str | None) -> None:
+def print_commands(console: Console, recs: list[RecFile], account: str | None, root: str = "") -> None:
     """The approve command of each proposal, flush left on its own line, so it can be copied whole."""
     if not recs:
         console.print(Text("Nothing to decide: no pending proposals (make recommend writes this week's)."))
         return
-    console.print(Text("Approve one (then make apply), or reject it with make reject ID=<id>:"))
+    console.print(Text(f"Approve one (then make apply{root}), or reject it with make reject{root} ID=<id>:"),
+                  soft_wrap=True)
     for rec in recs:
-        console.print(Text(f"make approve ID={short_id(rec.data['id'])}"), soft_wrap=True)
-    console.print(Text(f"Or all of them, one key each: make review{' ACCOUNT=' + account if account else ''}"),
+        console.print(Text(week.decision(rec, {}, root).approve), soft_wrap=True)
+    console.print(Text(f"Or all of them, one key each: make review{root}{' ACCOUNT=' + account if account else ''}"),
                   soft_wrap=True)
 
 
@@ -222,8 +223,9 @@ def overview(console: Console, ws: Workspace, db, account: str | None, limit: in
     accounts = [account] if account else known_accounts(ws, db)
     findings, seen = read_findings(ws, accounts, problems)
     recs = pending_recs(ws, account, problems)
-    console.print(recs_table(recs, account is None, {f["id"]: f for f in findings}, details))
-    print_commands(console, recs, account)
+    root = week.root_arg(ws)
+    console.print(recs_table(recs, account is None, {f["id"]: f for f in findings}, details, root))
+    print_commands(console, recs, account, root)
     top = [f for f in findings if f.get("direction") != "none"][:TOP_FINDINGS if account else 2 * TOP_FINDINGS]
     if not seen:
         console.print("No findings yet: run make analyze.")
@@ -231,10 +233,11 @@ def overview(console: Console, ws: Workspace, db, account: str | None, limit: in
         console.print(findings_table("What we're learning (surest first)", top, account is None, details))
     console.print(result_table(run_query(db, OVERVIEW_QUERY, account), limit, account is not None))
     if not details:
-        console.print(Text(f"The statistics behind each line: make report{' ACCOUNT=' + account if account else ''} "
+        console.print(Text(f"The statistics behind each line: make report{root}{' ACCOUNT=' + account if account else ''} "
                            "DETAILS=1"), soft_wrap=True)
     target = f"ACCOUNT={account}" if account else ""
-    console.print(Text(f"Focused reports: make report {target} FOCUS=<{'|'.join(DIMENSIONS)}>".replace("  ", " ")))
+    console.print(Text(f"Focused reports: make report{root} {target} FOCUS=<{'|'.join(DIMENSIONS)}>".replace("  ", " ")),
+                  soft_wrap=True)
 
 
 def focus_report(console: Console, ws: Workspace, db, account: str | None, focus: str, limit: int,

@@ -11,6 +11,7 @@ days older than the current insights, or else the oldest earlier one.
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,14 +44,20 @@ class Decision:
     insight: str
     file: str
     finding: dict | None
+    root: str = ""  # " ROOT=<workspace>" when the workspace is not the repository itself
 
     @property
     def approve(self) -> str:
-        return f"make approve ID={self.short}"
+        return f"make approve{self.root} ID={self.short}"
 
     @property
     def reject(self) -> str:
-        return f"make reject ID={self.short}"
+        return f"make reject{self.root} ID={self.short}"
+
+
+def root_arg(ws: Workspace) -> str:
+    """What a printed make command needs to reach this workspace: '' for the repository itself."""
+    return "" if str(ws.root) in (".", "") else f" ROOT={shlex.quote(str(ws.root))}"
 
 
 # the context fields a patch changes, as the generator's settings read to a person
@@ -73,14 +80,14 @@ def change_words(line: str) -> str:
     return f"{where}: {what.replace('null', 'not set')}" if what else where
 
 
-def decision(rec: RecFile, findings: dict[str, dict]) -> Decision:
+def decision(rec: RecFile, findings: dict[str, dict], root: str = "") -> Decision:
     data = rec.data
     finding = findings.get((data.get("evidence") or {}).get("finding"))
     patch = data.get("patch") or next(iter((data.get("patches") or {}).values()), [])
     return Decision(short=short_id(data["id"]), account=rec.account, confidence=data["confidence"],
                     headline=data.get("headline") or proposal_headline(data, finding),
                     change=[change_words(line) for line in describe_patch(patch)], insight=data["insight"],
-                    file=rec.path.name, finding=finding)
+                    file=rec.path.name, finding=finding, root=root)
 
 
 def headline(finding: dict) -> str:
