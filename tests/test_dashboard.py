@@ -26,6 +26,9 @@ HOSTILE_HOOK = "</script><script>alert(2)</script><img src=x onerror=alert(3)>"
 ACCOUNT_CHARTS = {"chart-trend", "chart-pillars-0", "chart-save-share", "chart-evidence-0", "chart-formats-ratio"}
 ALL_CHARTS = {"chart-lift", "chart-followers-0", "chart-evidence-0"}
 WIDTHS = (1280, 390)
+# every writer of the shared world has closed the database (its WAL is checkpointed), so a copy needs
+# only the database file; a reader closing meanwhile removes these under copytree's feet
+SQLITE_SIDE_FILES = shutil.ignore_patterns("*-wal", "*-shm")
 OFFLINE = ("file://", "data:", "blob:", "about:")
 
 
@@ -40,7 +43,7 @@ def world(tmp_path_factory) -> Workspace:
 def hostile(world, tmp_path_factory) -> tuple[Workspace, str]:
     """A copy whose newest TikTok post has a script tag as caption and hook, dashboards rebuilt."""
     ws = Workspace(tmp_path_factory.mktemp("hostile") / "ws")
-    shutil.copytree(world.root, ws.root)
+    shutil.copytree(world.root, ws.root, ignore=SQLITE_SIDE_FILES)
     db = sqlite_utils.Database(ws.db_path)
     account = ws.account_names()[0]
     post_id = db.execute("select post_id from posts where account_name = ? and platform = 'tiktok' "
@@ -205,7 +208,11 @@ def test_dashboard_numbers_match_the_views(world):
     """The summary table of all.html holds v_account_summary's posts and followers."""
     db = sqlite_utils.Database(world.db_path)
     html = (world.dashboard_dir / "all.html").read_text()
-    for row in db.query("select account_name, platform, total_posts, followers from v_account_summary"):
+    try:
+        rows = list(db.query("select account_name, platform, total_posts, followers from v_account_summary"))
+    finally:  # closed now, not whenever it is collected: closing removes the -wal file another test may be copying
+        db.close()
+    for row in rows:
         cells = rf"<td class=\"text\">{row['account_name']}</td><td class=\"text\">{row['platform']}</td>" \
                 rf"<td class=\"num\" data-v=\"{row['total_posts']}\">"
         assert re.search(cells, html), row
@@ -246,7 +253,7 @@ def test_empty_workspace_writes_all_html_saying_no_data(tmp_path):
 
 def test_a_bad_input_file_is_reported_and_every_page_still_written(world, tmp_path):
     ws = Workspace(tmp_path / "ws")
-    shutil.copytree(world.root, ws.root, ignore=shutil.ignore_patterns("raw", "dashboard"))
+    shutil.copytree(world.root, ws.root, ignore=shutil.ignore_patterns("raw", "dashboard", "*-wal", "*-shm"))
     bad = ws.rec_dir("pending") / f"{ws.account_names()[0]}--2026-11-23--slide_count.json"
     bad.write_text("not json")
     result = run_step("dashboard", ws.root, check=False)
@@ -262,7 +269,7 @@ def test_changes_since_last_week_and_followups_are_shown(world, tmp_path):
     from scripts.core.timeutil import parse_utc, to_iso
     from scripts.outputs import week
     ws = Workspace(tmp_path / "ws")
-    shutil.copytree(world.root, ws.root, ignore=shutil.ignore_patterns("raw", "dashboard"))
+    shutil.copytree(world.root, ws.root, ignore=shutil.ignore_patterns("raw", "dashboard", "*-wal", "*-shm"))
     account = ws.account_names()[0]
     insights = json.loads(ws.insights_path(account).read_text())
     sure = [f for f in insights["findings"] if f["confidence"] != "low" and f["direction"] != "none"]
