@@ -87,8 +87,13 @@ _pipeline:
 daily: $(VENV)/.installed  ## scrape -> load -> backfill (cron, 08:00)
 	$(call PIPELINE,_daily)
 
-weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard (cron, Monday 09:00)
-	$(call PIPELINE,$(RECOMMEND_STAMP) $(DASHBOARD_STAMP))
+weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard -> digest (cron, Monday 09:00)
+	$(call PIPELINE,_weekly)
+
+# the digest comes last: it reads what the steps before it wrote (and prints for cron's mail)
+.PHONY: _weekly
+_weekly: $(RECOMMEND_STAMP) $(DASHBOARD_STAMP)
+	$(call RUN_STEP,$(STEP).digest --root $(ROOT),digest,)
 
 # everything after scraping: what the demo, and envelopes dropped into data/raw/, run
 .PHONY: _offline

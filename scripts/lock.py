@@ -25,6 +25,9 @@ def cli(root: str, wait: float, command: tuple[str, ...]) -> None:
     except LockBusy as exc:
         print(f"lock: {exc}", file=sys.stderr)
         sys.exit(75)  # EX_TEMPFAIL: cron can simply try again later
+    except OSError as exc:  # the command cannot be run at all (not found, not executable): one line
+        print(f"lock: error: cannot run {command[0]!r}: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(127)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ needs_chromium = pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"no chromium at {
 class Session:
     page: object
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
 
@@ -51,7 +52,8 @@ def session(browser, width: int = 1280, height: int = 900) -> Iterator[Session]:
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     recorded = Session(page)
-    page.on("console", lambda msg: recorded.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("console", lambda msg: recorded.errors.append(f"console: {msg.text}") if msg.type == "error" else
+            recorded.warnings.append(msg.text) if msg.type == "warning" else None)
     page.on("pageerror", lambda exc: recorded.errors.append(f"pageerror: {exc}"))
     page.on("request", lambda request: recorded.requests.append(request.url))
 

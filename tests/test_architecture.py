@@ -73,3 +73,15 @@ def test_the_schemas_hold_the_same_confidence_words():
         found = schema["properties"]["confidence"] if "confidence" in schema["properties"] else \
             schema["$defs"]["finding"]["properties"]["confidence"]
         assert set(found["enum"]) == set(CONFIDENCE_LEVELS), name
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_every_usage_error_exits_non_zero(entry):
+    """An unknown option is a usage error on every entry point: one line, and a non-zero exit for make and cron."""
+    import importlib
+
+    from click.testing import CliRunner
+    command = importlib.import_module(f"scripts.{entry}").cli
+    result = CliRunner().invoke(command, ["--no-such-option"])
+    clean = result.exception is None or isinstance(result.exception, SystemExit)  # never a traceback
+    assert result.exit_code != 0 and "no-such-option" in result.output and clean, (entry, result.output)

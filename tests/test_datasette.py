@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -19,6 +20,7 @@ from scripts.core.workspace import PROJECT_DIR
 from tests.browser import browser_test, chromium, needs_chromium, outputs_world, session
 
 METADATA = yaml.safe_load(METADATA_PATH.read_text())
+PLUGINS_DIR = PROJECT_DIR / "scripts" / "outputs" / "datasette_plugins"
 QUERIES = METADATA["databases"][DATABASE]["queries"]
 
 
@@ -30,7 +32,7 @@ def world(tmp_path_factory):
 def get_all(ws, paths: list[str]) -> dict[str, tuple[int, str]]:
     """path -> (status, body) from an in-process Datasette configured as `make datasette` does."""
     async def fetch():
-        datasette = Datasette([str(ws.db_path)], metadata=METADATA)
+        datasette = Datasette([str(ws.db_path)], metadata=METADATA, plugins_dir=str(PLUGINS_DIR))
         await datasette.invoke_startup()
         answers = {}
         for path in paths:
@@ -94,6 +96,44 @@ def test_make_datasette_serves_on_localhost_only():
                          cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout
     assert "--host 127.0.0.1" in dry and "somewhere/data/analytics.db" in dry and "metadata.yml" in dry
     assert "sql_time_limit_ms" in dry  # the day-7 views outgrow Datasette's 1 s default on big workspaces
+    assert f"--plugins-dir {PLUGINS_DIR.relative_to(PROJECT_DIR)}" in dry  # the post links
+
+
+def test_no_canned_query_shadows_a_table_or_view(world):
+    import sqlite_utils
+    db = sqlite_utils.Database(world.db_path)
+    assert not set(QUERIES) & set(db.table_names() + db.view_names())
+
+
+def test_post_id_links_resolve_to_the_post(server, world):
+    """Datasette's own link for a post_id would be /posts/<integer id>: the plugin links the filtered
+    posts table, and following that link from a snapshot row finds exactly that post."""
+    import html
+    import re
+    body = urllib.request.urlopen(f"{server}/{DATABASE}/metrics_snapshots?_size=3").read().decode()
+    links = re.findall(r'href="(/' + DATABASE + r'/posts\?post_id=[^"]+)"', body)
+    assert len(links) >= 3, body[:2000]
+    for link in links[:3]:
+        post_id = urllib.parse.unquote(html.unescape(link).split("post_id=", 1)[1])
+        rows = json.loads(urllib.request.urlopen(f"{server}{html.unescape(link)}&_shape=array".replace(
+            "/posts?", "/posts.json?")).read())
+        assert [r["post_id"] for r in rows] == [post_id]
+    assert not re.search(r'href="/' + DATABASE + r'/posts/[^"?]+"', body.split("<tbody>", 1)[1])
+
+
+def test_presets_chart_one_series_per_account_and_platform():
+    """With no account chosen, a preset draws one line or dot per account and platform, never one
+    line zig-zagging through four accounts or stacked bars of TikTok views on Instagram ones."""
+    for name, query in QUERIES.items():
+        fragment = dict(part.split("=", 1) for part in query.get("fragment", "").split("&") if "=" in part)
+        if not fragment:
+            continue
+        tiktok_only = "(TikTok)" in query["title"]  # one platform: an account is one series
+        grouped = fragment.get("g.color_column") == "series" or fragment.get("g.x_column") == "series" or \
+            (tiktok_only and fragment.get("g.color_column") in ("account_name", "format"))
+        assert grouped, f"{name}: its chart mixes accounts ({query['fragment']})"
+        if fragment["g.mark"] == "bar":
+            assert fragment["g.x_column"] == "series", f"{name}: bars would stack accounts and platforms"
 
 
 # --- datasette-vega in a real browser --------------------------------------------------------
@@ -105,7 +145,8 @@ def server(world):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "datasette", "serve", str(world.db_path), "--metadata",
-                                str(METADATA_PATH), "--host", "127.0.0.1", "--port", str(port)],
+                                str(METADATA_PATH), "--host", "127.0.0.1", "--port", str(port),
+                                "--plugins-dir", str(PLUGINS_DIR)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=PROJECT_DIR)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -147,8 +188,10 @@ def test_datasette_vega_charts_canned_queries(server, world):
             s.page.fill("input[name=account]", account)
             s.page.click("input[type=submit]")
             s.page.wait_for_selector(".vega-embed canvas", timeout=20000)
-            assert "g.mark=bar" in s.page.evaluate("location.hash")
-            assert s.page.evaluate(PAINTED, ".vega-embed canvas") > 500, "the bar chart drew nothing"
+            assert QUERIES["formats"]["fragment"].split("&")[0] in s.page.evaluate("location.hash")
+            assert s.page.evaluate(PAINTED, ".vega-embed canvas") > 500, "the chart drew nothing"
+            box = s.page.locator(".vega-embed canvas").bounding_box()
+            assert box["height"] >= 300, f"the chart is {box['height']:.0f} px high: too small to read"
             assert not s.errors
             assert all(url.startswith(server) for url in s.requests), s.requests
         # 2. a query without a preset offers the plugin's chart UI, and a click draws a chart

@@ -24,7 +24,7 @@ def test_make_approve_by_short_id_moves_the_file_and_says_what_next(ws):
     result = make("approve", f"ROOT={ws.root}", f"ID={short_id(first)}")
     assert result.returncode == 0, result.stderr
     assert (ws.rec_dir("approved") / f"{first}.json").is_file() and first not in pending(ws)
-    assert "run `make apply`" in result.stdout
+    assert f"run `make apply ROOT={ws.root}`" in result.stdout  # the command as the user types it
     rejected = make("reject", f"ROOT={ws.root}", f"ID={second}.json")  # a file name works too
     assert rejected.returncode == 0, rejected.stderr
     assert (ws.rec_dir("rejected") / f"{second}.json").is_file()

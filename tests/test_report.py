@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -11,6 +12,8 @@ import yaml
 
 from rich.console import Console
 
+from scripts.analysis.headlines import METRIC_LABELS
+from scripts.proposals.decide import short_id
 from scripts.proposals.recfiles import read_states
 from scripts.outputs.queries import METADATA_PATH
 from scripts.outputs.report import DIMENSIONS, FOCUS_QUERIES, OVERVIEW_QUERY
@@ -19,7 +22,8 @@ from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.browser import outputs_world
 from tests.conftest import run_step
 
-WIDE = {"COLUMNS": "400"}  # one table row per line, so the test can read the columns
+WIDE = {"COLUMNS": "400"}
+SURE = ("●●● confident", "●●○ probably", "●○○ hint")  # surest first  # one table row per line, so the test can read the columns
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +55,23 @@ def shown(world):
     return text
 
 
+def column_name(heading: str) -> str:
+    """A heading back to its column: the report labels columns with the glossary (headlines.label)."""
+    for name in METRIC_LABELS:
+        if METRIC_LABELS[name] == heading:
+            return name
+    aged = re.fullmatch(r"(.+) after (\d+) days", heading)
+    return f"{aged[1].replace(' ', '_')}_d{aged[2]}" if aged else heading.replace(" ", "_")
+
+
 def tables(text: str) -> dict[str, list[dict[str, str]]]:
-    """Rich tables in the output: title -> rows as {column: cell text}."""
+    """Rich tables in the output: title -> rows as {column: cell text} (columns by their SQL names)."""
     lines = text.splitlines()
     found, i = {}, 0
     while i < len(lines):
         if lines[i].startswith("┏"):
             title = lines[i - 1].strip()
-            header = [c.strip() for c in lines[i + 1].strip("┃").split("┃")]
+            header = [column_name(c.strip()) for c in lines[i + 1].strip("┃").split("┃")]
             rows, i = [], i + 3
             while lines[i].startswith("│"):
                 cells = [c.strip() for c in lines[i].strip("│").split("│")]
@@ -119,13 +132,22 @@ def test_overview_numbers_match_the_account_summary_view(world, db, shown):
 def test_overview_shows_top_findings_with_confidence_and_pending_recommendations(world, shown):
     account = first_account(world)
     out = shown(account)
-    findings = tables(out)["Top findings (surest first)"]
-    assert findings and all(f["confidence"] in ("HIGH", "MEDIUM", "LOW") for f in findings)
+    findings = tables(out)["What we're learning (surest first)"]
+    assert findings and all(f["how_sure"] in SURE for f in findings)
+    assert all(f["finding"].endswith(")") and " q = " not in f["finding"] for f in findings)  # words, no statistics
     pending = [r for r in read_states(world, ("pending",))[0] if r.account == account]
     assert pending, "the chain should have proposed something"
-    recs = tables(out)[next(t for t in tables(out) if t.startswith("Pending recommendations"))]
-    # a long name may fold over two lines; the parser joins them with a space
+    recs = tables(out)[next(t for t in tables(out) if t.startswith("This week: "))]
+    assert sorted(r["id"] for r in recs) == sorted(short_id(r.data["id"]) for r in pending)
+    for rec in pending:  # each approve command on a line of its own, whole
+        assert f"\nmake approve ROOT={world.root} ID={short_id(rec.data['id'])}\n" in out
+    # with details, the numbers and the file names come along
+    console = Console(file=io.StringIO(), width=400, color_system=None)
+    assert not run_report(world, account, None, 1000, console, details=True).lines
+    detailed = tables(console.file.getvalue())
+    recs = detailed[next(t for t in detailed if t.startswith("This week: "))]
     assert sorted(r["file"].replace(" ", "") for r in recs) == sorted(r.path.name for r in pending)
+    assert all(" q = " in f["finding"] or "q =" in f["finding"] for f in detailed["What we're learning (surest first)"])
 
 
 @pytest.mark.parametrize("focus, view, key, columns", [
@@ -145,7 +167,8 @@ def test_focus_tables_match_their_views(world, db, shown, focus, view, key, colu
     table = tables(shown(account, focus))[title(FOCUS_QUERIES[focus][0])]
     rows = list(db.query(f"select * from {view} where account_name = ?", [account]))
     assert len(table) == len(rows) > 0
-    expected = {(r["platform"], "-" if r[key] is None else str(r[key])): r for r in rows}
+    expected = {(r["platform"], ("unmatched" if key != "slide_count" else "-") if r[key] is None else str(r[key])): r
+                for r in rows}
     for row in table:
         source = expected[(row["platform"], row[key])]
         for column, (view_column, places) in columns.items():
@@ -222,8 +245,8 @@ def test_make_report_target(world):
 
 
 def test_findings_are_listed_surest_first(shown):
-    out = tables(shown())["Top findings (surest first)"]
-    ranks = [{"HIGH": 0, "MEDIUM": 1, "LOW": 2}[r["confidence"]] for r in out]
+    out = tables(shown())["What we're learning (surest first)"]
+    ranks = [SURE.index(r["how_sure"]) for r in out]
     assert ranks and ranks == sorted(ranks)
 
 
@@ -241,7 +264,7 @@ def test_a_broken_insights_file_is_one_line_and_the_report_goes_on(world, tmp_pa
     result = report(ws, "--account", account, check=False)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and str(ws.insights_path(account)) in result.stderr
-    assert title(OVERVIEW_QUERY) in result.stdout and "Pending recommendations" in result.stdout
+    assert title(OVERVIEW_QUERY) in result.stdout and "This week: " in result.stdout
 
 
 def test_a_dash_is_explained_wherever_a_table_shows_one(world):
@@ -249,3 +272,25 @@ def test_a_dash_is_explained_wherever_a_table_shows_one(world):
     text = report(world, "--account", world.account_names()[0], "--focus", "formats").stdout
     assert " - " in text or "│ -" in text
     assert "- = not known: the platform does not publish it" in " ".join(text.split())
+
+
+def test_the_cross_account_table_shows_the_findings_own_ratios(world, shown):
+    """The per-account cells are the ratios the cross-account findings state, never raw averages."""
+    import json
+    cross = json.loads(world.all_insights_path.read_text())["findings"]
+    table = tables(shown(None, "cross_account"))
+    cells = table[next(t for t in table if t.startswith("Across accounts: each account"))]
+    stated = {(a, f"{c['ratio']:.2g}× ({c['n']})") for f in cross if isinstance(f.get("details", {}).get("per_account"), dict)
+              for a, c in f["details"]["per_account"].items()}
+    shown_cells = {(a, v) for row in cells for a, v in row.items() if a not in ("posts",) and v != "-"}
+    account_cells = {c for c in shown_cells if c[0] != "all_accounts"}
+    assert account_cells and account_cells <= stated
+
+
+def test_make_report_details_passes_the_flag():
+    dry = subprocess.run(["make", "-n", "-o", ".venv/.installed", "report", "DETAILS=1", "ACCOUNT=x"],
+                         cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout
+    assert "--details" in dry and "--account x" in dry
+    plain = subprocess.run(["make", "-n", "-o", ".venv/.installed", "report"], cwd=PROJECT_DIR,
+                           capture_output=True, text=True, check=True).stdout
+    assert "--details" not in plain

@@ -66,7 +66,7 @@ def test_an_unknown_account_is_an_error_and_an_empty_queue_says_so(ws):
     for path in ws.rec_dir("pending").glob(f"{account}--*.json"):
         path.unlink()
     empty = run_step("review", ws.root, "--account", account, input="")
-    assert f"No pending recommendations for {account}" in empty.stdout
+    assert f"No pending recommendations for {account}: make weekly" in empty.stdout
     bad = run_step("review", ws.root, "--account", "../etc", input="", check=False)
     assert bad.returncode != 0 and "invalid account name" in bad.stderr
 

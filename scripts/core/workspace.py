@@ -158,9 +158,17 @@ class Workspace:
     def all_insights_path(self) -> Path:
         return self.insights_dir / "all.json"
 
+    def history_path(self, account: str) -> Path:
+        """Earlier runs' findings of one account, kept by the dashboard step for "what changed"."""
+        return self.insights_dir / "history" / f"{check_account_name(account)}.json"
+
     @property
     def dashboard_dir(self) -> Path:
         return self.data_dir / "dashboard"
+
+    @property
+    def digest_path(self) -> Path:
+        return self.data_dir / "digest.md"
 
     @property
     def problems_path(self) -> Path:

@@ -2,50 +2,65 @@
 
 Self-contained single files that open offline: the Vega, Vega-Lite and Vega-Embed bundle from
 vl-convert is inlined once per file, the chart data is inline JSON, nothing loads from a CDN.
-Per account: summary, engagement trend, format bars, pillar heatmap, save-vs-share scatter (TikTok),
-top findings, pending recommendations and a sortable post table. all.html: the summary of every
-account, the cross-account panel (format lift, follower growth), findings and proposals of all.
+
+Decision first, evidence second, statistics last and folded away. An account page has, in order:
+"This week" (each pending proposal in plain words, the chart of the finding it rests on, and the
+exact command that approves it), "What changed since last week", "What we changed, and what happened"
+(the analyzer's follow-ups, when it writes them), "What we're learning" (one effect chart per analysis
+dimension, drawn from the findings' own effects and intervals), then "Your posts in numbers" (averages,
+labelled as such) and a searchable table of every post. all.html has every proposal, the cross-account
+findings account by account, follower growth as small multiples and every account's summary.
 all.html is written last: it is the Make target, so it only appears once every page is done.
 
-The numbers come from the canned queries of sql/queries/ (the same SQL as `make report` and
-Datasette), each run once for all accounts and split by account, so 50 accounts cost 50 page
-writes, not 50 x the queries.
+The post numbers come from the canned queries of sql/queries/ (the same SQL as `make report` and
+Datasette), each run once for all accounts and split by account.
 """
 from __future__ import annotations
 
 import os
-from html import escape
 from collections import defaultdict
+from html import escape
 from pathlib import Path
 
 import jinja2
 import vl_convert
 from markupsafe import Markup
 
-from scripts.outputs import charts
+from scripts.analysis.headlines import CONFIDENCE_TAGS, PLATFORM_WORDS, label, percent
 from scripts.core.db import missing_data, open_db
-from scripts.core.findings import finding_rank
 from scripts.core.files import write_text_atomic
-from scripts.core.textsafety import tag_safe_json
+from scripts.core.findings import finding_rank
 from scripts.core.problems import Problems
-from scripts.proposals.decide import short_id
-from scripts.proposals.recfiles import RecFile, describe_rec
-from scripts.outputs.queries import run_query
-from scripts.outputs.report import MISSING_LEGEND, TOP_FINDINGS, known_accounts, pending_recs, platform_label, read_findings_file
-from scripts.core.timeutil import to_iso, utc_now
+from scripts.core.textsafety import tag_safe_json
+from scripts.core.timeutil import parse_utc, to_iso, utc_now
 from scripts.core.workspace import Workspace
+from scripts.outputs import charts, week
+from scripts.outputs.queries import run_query
+from scripts.outputs.report import (MISSING_LEGEND, known_accounts, pending_recs, read_insights_file,
+                                    tagged_findings)
+from scripts.proposals.recfiles import RecFile
 
 TEMPLATE = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
 ).get_template("dashboard.html.j2")
-ACCOUNT_QUERIES = ("account_overview", "engagement_trend", "formats", "pillar_heatmap", "save_vs_share_posts", "posts")
-ALL_QUERIES = ("account_overview", "cross_account", "follower_trend")
-POST_COLUMNS = ("published", "platform", "format", "content_pillar", "hook_style", "slides", "views_d7",
-                "likes_d7", "engagement_pct_d7", "views", "likes", "saves", "shares", "age_days", "text",
-                "post_url")
-TEXT_CHARS = 120
-ALL_FINDINGS = 20
+ACCOUNT_QUERIES = ("account_overview", "engagement_trend", "pillar_heatmap", "save_vs_share_posts", "post_list")
+ALL_QUERIES = ("account_overview", "follower_trend")
+POST_COLUMNS = ("published", "platform", "text", "format", "content_pillar", "hook_style", "slides", "views_d7",
+                "likes_d7", "engagement_pct_d7", "views", "likes", "saves", "shares", "age_days", "post_url")
+SUMMARY_COLUMNS = ("platform", "posts", "views_from", "avg_views", "engagement_pct", "total_views", "best_views",
+                   "followers")
+TEXT_CHARS = 160
+# the analysis dimensions in the order a person reads them, with plain titles
+DIMENSION_TITLES = {
+    "formats": "Formats", "pillars": "Topics", "hooks": "Hooks (the first slide)", "slide_count": "Slide count",
+    "timing": "When you post", "save_vs_share": "Saves and shares (TikTok)", "failures": "What your weakest posts share",
+    "growth": "Posts that keep growing", "exploration": "What you post, and what you stopped posting",
+    "cross_account": "Across your accounts",
+}
+MAX_CHART_ROWS = 12      # rows of one evidence chart: the surest findings of that dimension
+MAX_HEADLINES = 6        # headlines listed under a dimension's chart (the rest are in the details fold)
+ALL_CROSS = 20
 
 
 # --- the inline Vega bundle ---------------------------------------------------------------
@@ -98,16 +113,18 @@ def cell_html(column: str, value, title: str | None = None) -> str:
     text = "-" if value is None else " ".join(str(value).split())
     short = text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS - 1] + "…"
     hover = title if title is not None else (text if short != text else None)
-    return f'<td class="text" title="{escape(hover)}">{escape(short)}</td>' if hover else \
-        f'<td class="text">{escape(short)}</td>'
+    wide = ' wide' if column in ("text", "caption", "hook_text") else ""
+    return f'<td class="text{wide}" title="{escape(hover)}">{escape(short)}</td>' if hover else \
+        f'<td class="text{wide}">{escape(short)}</td>'
 
 
 def table_html(rows: list[dict], columns, table_id: str | None = None, titles: dict | None = None) -> Markup:
     """A plain HTML table, escaped here (html.escape); with an id it is sortable by clicking a
-    heading. titles: column -> row field whose text shows on hover (the caption behind a hook).
+    heading. Headings are the glossary's words (headlines.label), with the column name on hover.
+    titles: column -> row field whose text shows on hover (the caption behind a hook).
     Built in Python rather than a template loop: 50 accounts' post tables are ~0.5 M cells."""
     titles = titles or {}
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    head = "".join(f'<th data-col="{escape(c)}" title="{escape(c)}">{escape(label(c))}</th>' for c in columns)
     body = "\n".join("<tr>" + "".join(cell_html(c, r.get(c), hover_text(r, titles.get(c))) for c in columns)
                      + "</tr>" for r in rows)
     attributes = f' class="sortable" id="{escape(table_id)}"' if table_id else ""
@@ -120,20 +137,20 @@ def hover_text(row: dict, field: str | None) -> str | None:
     return " ".join((row.get(field) or "").split()) or None
 
 
-def finding_view(finding: dict, with_account: bool) -> dict:
-    return {"account": finding.get("account") or "all", "confidence": finding["confidence"],
-            "platform": platform_label(finding, with_account), "claim": finding["claim"]}
+def summary_rows(rows: list[dict]) -> list[dict]:
+    """The overview per platform, saying which posts the views come from (on Instagram, its videos)."""
+    out = []
+    for r in rows:
+        known, total = r.get("posts_with_views"), r.get("posts")
+        views_from = "-" if not known else "all posts" if known == total else f"{known:,} of {total:,} posts" \
+            + (" (videos)" if r.get("platform") == "instagram" else "")
+        out.append({**r, "views_from": views_from})
+    return out
 
 
-def rec_view(rec: RecFile) -> dict:
-    return {"id": short_id(rec.data["id"]), "account": rec.account, "confidence": rec.data["confidence"],
-            "category": rec.data["category"],
-            "insight": rec.data["insight"], "change": "; ".join(describe_rec(rec.data)),
-            "file": rec.path.name}
-
-
-def without_account(rows: list[dict]) -> list[str]:
-    return [c for c in (rows[0] if rows else {}) if c != "account_name"]
+def local_day(iso: str | None) -> str:
+    moment = parse_utc(iso)
+    return f"{moment.day} {moment:%b %Y}, {moment:%H:%M} UTC" if moment else "-"
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -144,59 +161,122 @@ class Page:
     def __init__(self):
         self.specs: dict[str, dict] = {}
 
-    def chart(self, key: str, title: str, spec: dict | None) -> dict:
+    def chart(self, key: str, title: str, spec: dict | None, wide: bool = False) -> dict:
+        """wide: the chart needs about 620 px (a heatmap's labels and cells); on a narrower screen it
+        scrolls sideways inside its own box, never the page."""
         if spec is None:
-            return {"spec_id": None, "title": title}
+            return {"spec_id": None, "title": title, "wide": wide}
         spec_id = f"chart-{key}"
         self.specs[spec_id] = spec
-        return {"spec_id": spec_id, "title": title}
+        return {"spec_id": spec_id, "title": title, "wide": wide}
 
 
 def render(page: Page, **context) -> str:
     return TEMPLATE.render(specs_json=tag_safe_json(page.specs), **context)
 
 
-def account_html(account: str, data: dict, findings: list[dict] | None, recs: list[RecFile],
-                 common: dict) -> str:
-    mine = {name: data[name].get(account, []) for name in ACCOUNT_QUERIES}
-    page = Page()
-    sections = [
-        {"title": "Engagement over time", "note": None, "charts": [
-            page.chart("trend", "Engagement trend", charts.engagement_trend(mine["engagement_trend"]))]},
-        {"title": "Formats and pillars", "note": "Day-7 numbers; hover a bar or cell for the number of posts.",
-         "charts": [page.chart("formats", "Format performance", charts.format_bars(mine["formats"])),
-                    page.chart("pillars", "Pillar heatmap", charts.pillar_heatmap(mine["pillar_heatmap"]))]},
-        {"title": "Save vs share (TikTok)", "note": "Instagram publishes neither saves nor shares.", "charts": [
-            page.chart("save-share", "Save vs share", charts.save_share_scatter(mine["save_vs_share_posts"]))]},
-    ]
-    top = [f for f in findings if f.get("direction") != "none"][:2 * TOP_FINDINGS] if findings is not None else None
-    return render(page, title=f"{account}: account analytics", sections=sections, has_data=bool(mine["posts"]),
-                  summary=table_html(mine["account_overview"], without_account(mine["account_overview"]), "summary"),
-                  findings=None if top is None else [finding_view(f, False) for f in top], show_account=False,
-                  recs=[rec_view(r) for r in recs],
-                  posts=table_html(mine["posts"], POST_COLUMNS, "posts", {"text": "caption"}), **common)
+def finding_item(finding: dict) -> dict:
+    return {"headline": week.headline(finding), "confidence": finding["confidence"],
+            "tag": week.TAGS[finding["confidence"]], "glyph": week.GLYPHS[finding["confidence"]],
+            "claim": finding["claim"], "account": finding.get("account") or "all"}
 
 
-def all_html(data: dict, findings: list[dict] | None, recs: list[RecFile], common: dict, has_data: bool) -> str:
-    flat = {name: [r for rows in data[name].values() for r in rows] for name in ALL_QUERIES}
-    page = Page()
-    sections = [{"title": "Cross-account", "note": "Lift compares each format with the account's own average, "
-                                                   "so large and small accounts weigh the same.",
-                 "charts": [page.chart("lift", "Format lift", charts.lift_heatmap(flat["cross_account"])),
-                            page.chart("followers", "Follower growth", charts.follower_growth(flat["follower_trend"]))]}]
-    summary = flat["account_overview"]
-    return render(page, title="All accounts: account analytics", sections=sections, has_data=has_data,
-                  summary=table_html(summary, list(summary[0]) if summary else [], "summary"),
-                  findings=None if findings is None else [finding_view(f, True) for f in findings[:ALL_FINDINGS]],
-                  show_account=True, recs=[rec_view(r) for r in recs], posts=None, **common)
+def evidence_of(page: Page, key: str, findings: list[dict]) -> dict:
+    """One evidence chart for findings that share an axis (the first finding's)."""
+    axis = charts.axis_of(findings[0]) if findings else None
+    if axis is None:
+        return page.chart(key, "evidence", None)
+    rows = [charts.evidence_row(f, week.headline(f)) for f in findings if charts.axis_of(f) == axis]
+    return page.chart(key, "evidence", charts.evidence_chart(axis, rows))
 
 
-def strongest_overall(cross: list[dict] | None, per_account: dict[str, list[dict] | None]) -> list[dict] | None:
-    """all.json's findings and every account's directional ones, surest first; None before analyze."""
-    if cross is None and all(f is None for f in per_account.values()):
+def decision_view(page: Page, item: week.Decision, key: str) -> dict:
+    chart = evidence_of(page, f"evidence-{key}", [item.finding] if item.finding else [])
+    return {"short": item.short, "account": item.account, "confidence": item.confidence,
+            "tag": week.TAGS[item.confidence], "glyph": week.GLYPHS[item.confidence],
+            "phrase": CONFIDENCE_TAGS[item.confidence], "headline": item.headline, "change": item.change,
+            "insight": item.insight, "file": item.file, "approve": item.approve, "reject": item.reject,
+            "chart": chart, "claim": item.finding["claim"] if item.finding else None}
+
+
+def dimension_views(page: Page, findings: list[dict]) -> list[dict]:
+    """One section per dimension that has findings: its evidence charts (one per kind of effect), its
+    directional headlines, and every finding's full statistical sentence in the details fold."""
+    views = []
+    for dimension, title in DIMENSION_TITLES.items():
+        mine = sorted((f for f in findings if f["dimension"] == dimension), key=finding_rank)
+        if not mine:
+            continue
+        by_axis = defaultdict(list)
+        for f in mine:
+            axis = charts.axis_of(f)
+            if axis in ("ratio", "odds_ratio") and len(by_axis[axis]) < MAX_CHART_ROWS:
+                by_axis[axis].append(f)
+        chart_list = [evidence_of(page, f"{dimension}-{axis}", rows) for axis, rows in by_axis.items()]
+        directional = [f for f in mine if f.get("direction") != "none"]
+        views.append({"key": dimension, "title": title, "charts": chart_list,
+                      "headlines": [finding_item(f) for f in directional[:MAX_HEADLINES]],
+                      "quiet": len(mine) - len(directional),
+                      "details": [finding_item(f) for f in mine]})
+    return views
+
+
+def followup_views(insights: dict | None) -> list[dict] | None:
+    items = week.followups(insights)
+    if items is None:
         return None
-    own = [f for findings in per_account.values() for f in findings or [] if f.get("direction") != "none"]
-    return sorted((cross or []) + own, key=finding_rank)
+    return [{"status": f.get("status") or "unknown", "line": week.followup_line(f), "claim": f.get("claim") or ""}
+            for f in items]
+
+
+def account_html(account: str, data: dict, insights: dict | None, recs: list[RecFile], cross: list[dict],
+                 runs: list[dict], common: dict) -> str:
+    mine = {name: data[name].get(account, []) for name in ACCOUNT_QUERIES}
+    findings = tagged_findings(insights)
+    known = {f["id"]: f for f in (findings or []) + cross}
+    page = Page()
+    decisions = [decision_view(page, week.decision(r, known, common["root"]), str(i)) for i, r in enumerate(recs)]
+    before = week.earlier_run(runs, insights.get("generated_at")) if insights else None
+    numbers = [page.chart("trend", "Engagement trend", charts.engagement_trend(mine["engagement_trend"]))]
+    numbers += [page.chart(f"pillars-{i}", "Topic by format", spec, wide=True)
+                for i, spec in enumerate(charts.pillar_heatmaps(mine["pillar_heatmap"]))] or \
+        [page.chart("pillars", "Topic by format", None)]
+    numbers.append(page.chart("save-share", "Saves and shares", charts.save_share_scatter(mine["save_vs_share_posts"])))
+    return render(page, title=f"{account}: this week", account=account, has_data=bool(mine["post_list"]),
+                  decisions=decisions, show_account=False,
+                  analyzed=insights is not None, analyzed_at=local_day(insights.get("generated_at")) if insights else "-",
+                  changes=None if before is None else week.changes_since(findings or [], before),
+                  changed_since=local_day(before["generated_at"]) if before else None,
+                  followups=followup_views(insights), dimensions=dimension_views(page, findings or []),
+                  numbers=numbers, cross=None, followers=None,
+                  summary=table_html(summary_rows(mine["account_overview"]), SUMMARY_COLUMNS, "summary"),
+                  posts=table_html(mine["post_list"], POST_COLUMNS, "posts", {"text": "caption"}), **common)
+
+
+def all_html(data: dict, cross_insights: dict | None, per_account: dict[str, dict | None], recs: list[RecFile],
+             common: dict, has_data: bool) -> str:
+    flat = {name: [r for rows in data[name].values() for r in rows] for name in ALL_QUERIES}
+    cross = tagged_findings(cross_insights)
+    known = {f["id"]: f for f in cross or []}
+    for insights in per_account.values():
+        known.update({f["id"]: f for f in tagged_findings(insights) or []})
+    page = Page()
+    decisions = [decision_view(page, week.decision(r, {**known, **{
+        f["id"]: f for f in tagged_findings(per_account.get(r.account)) or []}}, common["root"]), str(i))
+        for i, r in enumerate(recs)]
+    lift = page.chart("lift", "Across accounts", charts.lift_heatmap(week.cross_cells(cross or [], charts.row_label)))
+    followers = [page.chart(f"followers-{i}", "Follower growth", spec)
+                 for i, spec in enumerate(charts.follower_growth(flat["follower_trend"]))]
+    summary = summary_rows(flat["account_overview"])
+    cross_view = None if cross is None else {
+        "chart": lift, "headlines": [finding_item(f) for f in cross if f.get("direction") != "none"][:MAX_HEADLINES],
+        "details": [finding_item(f) for f in cross[:ALL_CROSS]]}
+    return render(page, title="All accounts: this week", account=None, has_data=has_data,
+                  decisions=decisions, show_account=True, analyzed=cross_insights is not None,
+                  analyzed_at=local_day(cross_insights.get("generated_at")) if cross_insights else "-",
+                  changes=None, changed_since=None, followups=None, dimensions=[], numbers=[],
+                  cross=cross_view, followers=followers or [page.chart("followers", "Follower growth", None)],
+                  summary=table_html(summary, ("account_name",) + SUMMARY_COLUMNS, "summary"), posts=None, **common)
 
 
 def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
@@ -209,21 +289,25 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     accounts = known_accounts(ws, db)
     has_data = db is not None and db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None
     # the nav links only the pages this run writes: no data, no account pages
-    common = {"accounts": accounts if has_data else [], "generated_at": to_iso(utc_now()), "bundle": vega_bundle(),
-              "missing_legend": MISSING_LEGEND,
-              "versions": bundle_versions(),
-              "data_through": db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0] if db else None}
+    common = {"accounts": accounts if has_data else [], "generated_at": local_day(to_iso(utc_now())),
+              "bundle": vega_bundle(), "missing_legend": MISSING_LEGEND, "versions": bundle_versions(),
+              "platforms": PLATFORM_WORDS, "percent": percent, "root": week.root_arg(ws),
+              "data_through": local_day(db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0]) if db else "-"}
     data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None
     recs = pending_recs(ws, None, problems)
+    cross_insights = read_insights_file(ws.all_insights_path, problems)
+    cross = [f for f in tagged_findings(cross_insights) or [] if f["dimension"] == "cross_account"]
     per_account = {}
     for account in accounts:
-        per_account[account] = findings = read_findings_file(ws.insights_path(account), problems)
+        per_account[account] = insights = read_insights_file(ws.insights_path(account), problems)
+        runs = week.record_history(ws, account, insights) if insights and insights.get("findings") else []
         if data is not None:
-            html = account_html(account, data, findings, [r for r in recs if r.account == account], common)
+            mine = [r for r in recs if account in r.patches]   # its own files and the cross-account ones
+            html = account_html(account, data, insights, mine, cross, runs, common)
             write_text_atomic(ws.dashboard_dir / f"{account}.html", html)
-    strongest = strongest_overall(read_findings_file(ws.all_insights_path, problems), per_account)
     empty = {name: {} for name in ALL_QUERIES}
-    write_text_atomic(ws.dashboard_dir / "all.html", all_html(data or empty, strongest, recs, common, has_data))
+    write_text_atomic(ws.dashboard_dir / "all.html",
+                      all_html(data or empty, cross_insights, per_account, recs, common, has_data))
     if not quiet:
         pages = len(accounts) if data is not None else 0
         print(f"dashboard: wrote {pages} account page(s) and all.html in {ws.dashboard_dir}")

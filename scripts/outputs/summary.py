@@ -57,10 +57,11 @@ def next_commands(ws: Workspace) -> list[tuple[str, str]]:
     root = "" if str(ws.root) in (".", "") else f" ROOT={ws.root}"
     account = next(iter(ws.account_names()), "<account>")
     return [
-        (f"make report{root} ACCOUNT={account}", "overview: numbers, top findings, pending proposals"),
+        (f"make report{root} ACCOUNT={account}", "this week's proposals with their approve commands, then findings"),
         (f"make report{root} ACCOUNT={account} FOCUS=formats", "one dimension (formats, hooks, timing, ...)"),
         (f"make review{root} ACCOUNT={account}", "approve / reject proposals, one key each"),
         (f"make apply{root}", "approved proposals -> performance_context.json"),
+        (f"make digest{root}", "this week in plain words, as cron mails it"),
         (f"make datasette{root}", "browse tables, views, canned queries and charts"),
         (f"open {ws.dashboard_dir}/all.html", "the offline dashboard"),
     ]

@@ -4,6 +4,7 @@ hand-made `git mv` make: `git mv` when git tracks the file, a plain move otherwi
 from __future__ import annotations
 
 import hashlib
+import shlex
 
 from scripts.core.db import open_db
 from scripts.core.problems import Problems
@@ -11,7 +12,7 @@ from scripts.core.workspace import Workspace
 from scripts.proposals.recfiles import RecError, RecFile, move, read_states, sync_db
 
 SHORT_ID_CHARS = 6
-NEXT_STEP = {"approved": "run `make apply` to write it into performance_context.json",
+NEXT_STEP = {"approved": "run `make apply{root}` to write it into performance_context.json",
              "rejected": "it will not be proposed again"}
 
 
@@ -49,5 +50,7 @@ def decide(ws: Workspace, wanted: str, state: str) -> Problems:
         problems.add(str(exc))
         return problems
     sync_db(open_db(ws.db_path), ws, [rec])
-    print(f"{state} {short_id(rec.data['id'])}: {before} -> {rec.path.relative_to(ws.root)}; {NEXT_STEP[state]}")
+    root = "" if str(ws.root) in (".", "") else f" ROOT={shlex.quote(str(ws.root))}"  # the command as typed
+    print(f"{state} {short_id(rec.data['id'])}: {before} -> {rec.path.relative_to(ws.root)}; "
+          f"{NEXT_STEP[state].format(root=root)}")
     return problems

@@ -77,9 +77,10 @@ def review(ws: Workspace, account: str | None) -> Problems:
     if account is not None and account not in ws.account_names() and not any(r.account == account for r in pending):
         problems.add(f"unknown account {account!r} (known: {', '.join(ws.account_names()) or 'none yet'})")
         return problems
-    pending = [r for r in pending if account is None or r.account == account]
+    pending = [r for r in pending if account is None or account in r.patches]   # cross-account files too
     if not pending:
-        print(f"No pending recommendations{f' for {account}' if account else ''}.")
+        print(f"No pending recommendations{f' for {account}' if account else ''}: make weekly (or make recommend) "
+              "writes this week's; make apply applies the approved ones.")
         return problems
     print(f"\n You have {len(pending)} pending recommendation{'s' if len(pending) != 1 else ''}:\n")
     decided, counts = [], {"approved": 0, "rejected": 0, "skipped": 0}

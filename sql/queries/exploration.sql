@@ -1,9 +1,9 @@
 -- title: 'Exploration: how often each format is used'
 -- description: Share of posts per format, posts in the last 30 days and days since the last one (counted from the latest scrape).
--- fragment: g.mark=bar&g.x_column=format&g.x_type=ordinal&g.y_column=pct_of_posts&g.y_type=quantitative&g.color_column=platform
+-- fragment: g.mark=circle&g.x_column=format&g.x_type=ordinal&g.y_column=pct_of_posts&g.y_type=quantitative&g.color_column=series
 with latest as (select account_name, platform, max(scraped_at) as scraped_at
                 from v_post_performance group by account_name, platform)
-select p.account_name, p.platform, p.format, count(*) as posts,
+select p.account_name, p.platform, p.account_name || ' ' || p.platform as series, p.format, count(*) as posts,
        round(100.0 * count(*) / sum(count(*)) over (partition by p.account_name, p.platform), 1)
          as pct_of_posts,
        sum(julianday(p.published_at) >= julianday(l.scraped_at) - 30) as posts_last_30d,

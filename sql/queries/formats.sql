@@ -1,7 +1,8 @@
 -- title: Formats
 -- description: Per format, the design's averages over the latest snapshots and the average views at day 7 (age-matched).
--- fragment: g.mark=bar&g.x_column=format&g.x_type=ordinal&g.y_column=avg_views_d7&g.y_type=quantitative&g.color_column=platform
-select f.account_name, f.platform, f.format, f.post_count as posts,
+-- fragment: g.mark=circle&g.x_column=format&g.x_type=ordinal&g.y_column=avg_views_d7&g.y_type=quantitative&g.color_column=series
+select f.account_name, f.platform, f.account_name || ' ' || f.platform as series,
+       coalesce(f.format, 'unmatched') as format, f.post_count as posts,
        cast(round(f.avg_views) as int) as avg_views,
        cast(round(f.avg_likes) as int) as avg_likes,
        cast(round(f.avg_saves) as int) as avg_saves,

@@ -4,6 +4,7 @@ SELECT account_name, platform,
        CAST(strftime('%H', published_local) AS INTEGER) AS hour,
        COUNT(*) AS post_count,
        AVG(views) AS avg_views_d7,
+       AVG(likes) AS avg_likes_d7,
        AVG(engagement_rate) AS avg_engagement_rate_d7
 FROM v_post_day7
 GROUP BY account_name, platform, weekday, hour
