@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from scripts.analysis import stats
+from scripts.analysis.headlines import finding_headline
 from scripts.core.findings import CONFIDENCE_RANK
 
 DIMENSIONS = ("formats", "failures", "pillars", "save_vs_share", "hooks", "slide_count", "timing",
@@ -157,6 +158,8 @@ def finalize(candidates: list[Candidate], adjust: Callable[[list[dict]], None] |
     if adjust:
         adjust([f for _, f in findings])
     kept = [_rounded(f) for f in _kept(findings)]
+    for f in kept:  # the plain-words sentence, from the finished finding's fields (scripts/analysis/headlines.py)
+        f["headline"] = finding_headline(f)
     return sorted(kept, key=lambda f: (DIMENSIONS.index(f["dimension"]), f["platform"] or "",
                                        -CONFIDENCE_RANK[f["confidence"]],
                                        f["p"] if f["p"] is not None else 2.0, f["id"]))

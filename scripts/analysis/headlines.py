@@ -289,10 +289,12 @@ def comparison_words(finding: dict) -> str:
         return "posts without a call to action"
     if other.startswith("other "):
         words = other[len("other "):]
-        if words in ("formats", "posts", "pillars", "hook styles", "time blocks", "weekdays"):
+        if words in ("formats", "posts", "pillars", "hook styles", "time blocks", "weekdays", "ctas",
+                     "slide counts"):
             return {"formats": "your other posts", "posts": "your other posts", "pillars": "posts on other topics",
                     "hook styles": "posts with other hooks", "time blocks": "posts at other times",
-                    "weekdays": "posts on other days"}[words]
+                    "weekdays": "posts on other days", "ctas": "posts with other calls to action",
+                    "slide counts": "posts with other slide counts"}[words]
         return f"your other {words}"
     if other and other not in ("rest", "the rest"):
         return f"{_words(other)} posts" if "post" not in other else _words(other)
@@ -521,6 +523,13 @@ def proposal_action(rec: dict, finding: dict | None) -> str:
             return f"Make more {_names(up)}"
         if down:
             return f"Make fewer {_names(down)}"
+    windows = _patch_values(rec, "/posting_windows")
+    if windows:
+        first = next(iter(windows.values()))[1]
+        window = first[0] if isinstance(first, list) and first and isinstance(first[0], dict) else {}
+        start, end = _number(window.get("start_hour")), _number(window.get("end_hour"))
+        if start is not None and end is not None:
+            return f"Post between {int(start):02d}:00 and {int(end):02d}:59 local time"
     if slides:
         target = _number(next(iter(slides.values()))[1])
         if target is not None:

@@ -23,7 +23,7 @@ from scripts.core.db import open_db
 from scripts.core.problems import Problems
 from scripts.proposals.recommend import read_insights
 from scripts.core.findings import CONFIDENCE_RANK, finding_rank
-from scripts.proposals.recfiles import RecError, RecFile, describe_patch, read_states
+from scripts.proposals.recfiles import RecError, RecFile, read_states
 from scripts.core.textsafety import printable
 from scripts.outputs import charts, week
 from scripts.outputs.queries import Result, run_query

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import jsonschema
 
+from scripts.analysis.headlines import proposal_headline
 from scripts.proposals import rules as recommend_rules
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.credentials import read_secret
@@ -261,6 +262,7 @@ def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: s
         data = {"id": stem, "account": account, "created_at": to_iso(now), "category": rec["category"],
                 "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
                 "evidence": rec_evidence(rec["finding"]), "patch": rec["patch"]}
+        data["headline"] = proposal_headline(data, rec["finding"])[:400]  # the schema's cap
         path = ws.rec_dir("pending") / f"{stem}.json"
         try:
             validate_rec(data, path)  # our own output meets the schema we hold others to
@@ -320,6 +322,7 @@ def write_across(ws: Workspace, accounts: dict[str, AccountInputs], cross: list[
         data = {"id": stem, "account": ALL, "created_at": to_iso(now), "category": rec["category"],
                 "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
                 "evidence": rec_evidence(rec["finding"]), "patches": rec["patches"]}
+        data["headline"] = proposal_headline(data, rec["finding"])[:400]  # the schema's cap
         path = ws.rec_dir("pending") / f"{stem}.json"
         try:
             validate_rec(data, path)
