@@ -20,6 +20,7 @@ from scripts.analysis.behaviour import growth, save_vs_share, timing
 from scripts.analysis.content import failures, formats, hooks, pillars, slide_count
 from scripts.analysis.data import PRIMARY_METRIC, AccountData, read_account
 from scripts.analysis.findings import Candidate, finalize
+from scripts.analysis.followups import close_the_loop
 from scripts.core.findings import CONFIDENCE_LEVELS, finding_rank
 from scripts.analysis.model import LeverModel
 from scripts.analysis.portfolio import cross_account, exploration
@@ -198,6 +199,12 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
         docs.append(doc)
         for fmt, fid in long_tail_formats(doc["findings"]).items():
             long_tail.setdefault(fmt, f"{account}: {fid}")
+    # follow-ups of applied changes and the beliefs for exploration need every account's model
+    # (accounts without a change are its control): scripts/analysis/followups.py, docs/followups.md
+    for line in close_the_loop(ws, configs, docs, models):
+        problems.add(line)
+    for doc in docs:
+        account = doc["account"]
         try:
             write_text_atomic(ws.insights_path(account), insights_text(doc))
         except WriteFailed as exc:
