@@ -88,11 +88,11 @@ daily: $(VENV)/.installed  ## scrape -> load -> backfill (cron, 08:00)
 	$(call PIPELINE,_daily)
 
 weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard (cron, Monday 09:00)
-	$(call PIPELINE,$(RECOMMEND_STAMP) $(DASHBOARD_STAMP))
+	$(call PIPELINE,$(RECOMMEND_STAMP) $(BELIEFS_STAMP) $(DASHBOARD_STAMP))
 
 # everything after scraping: what the demo, and envelopes dropped into data/raw/, run
 .PHONY: _offline
-_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD_STAMP)
+_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(BELIEFS_STAMP) $(DASHBOARD_STAMP)
 
 # --- load: raw envelopes -> SQLite ------------------------------------------------------
 load: $(VENV)/.installed  ## load new raw envelopes into data/analytics.db

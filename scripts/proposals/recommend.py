@@ -21,10 +21,11 @@ from scripts.core.db import missing_data, open_db
 from scripts.core.findings import cap_confidence
 from scripts.core.files import UnreadableJson, WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
-from scripts.proposals.recfiles import (CATEGORIES, RecError, RecFile, apply_patch, change_signature, context_error,
+from scripts.proposals.recfiles import (CATEGORIES, REVERT, RecError, RecFile, apply_patch, change_signature, context_error,
                                         context_or_default, file_stem, outside_fields_problem, read_states, sync_db,
                                         validate_rec, with_tests)
 from scripts.core.schemas import schema_problem
+from scripts.proposals.reverts import revert_proposals, reverted_changes
 from scripts.core.timeutil import parse_utc, to_iso
 from scripts.core.workspace import SCHEMA_DIR, Workspace
 
@@ -113,6 +114,8 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
     category = raw.get("category")
     if category not in CATEGORIES:
         raise RecError(f"unknown category {_short(category, 40)!r}")
+    if category == REVERT:
+        raise RecError("a revert is proposed only by a follow-up (scripts/proposals/reverts.py)")
     ops = changing_ops(raw.get("patch"))
     problem = outside_fields_problem(category, ops)
     if problem:
@@ -313,11 +316,17 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         if broken:
             problems.add(f"{ws.context_path(account)}: {broken} (fix it by hand; apply refuses to build on it)")
             continue
+        # follow-ups that found harm come first: their revert proposals (docs/followups.md)
+        reverts, lines = revert_proposals(ws, account, config, context, existing, busy_paths(existing, account),
+                                          now, taken)
+        existing += reverts
+        for line in lines:
+            problems.add(line)
         by_style, posts = examples.get(account, ({}, []))
         inputs = AccountInputs(account, config, findings, context, by_style, posts)
         slots = free_slots(existing, account, now)
-        chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account), slots, notes,
-                         api_key)
+        blocked = blocked_changes(existing, account) | {change_signature(p) for p in reverted_changes(existing, account)}
+        chosen = propose(inputs, blocked, busy_paths(existing, account), slots, notes, api_key)
         written = write_pending(ws, account, chosen, now, taken, problems)
         existing += written
         sources = ", ".join(sorted({r.data["source"] for r in written})) or "-"
