@@ -147,18 +147,23 @@ def ipw(posts: PlatformPosts, picks: dict[str, dict], key: str) -> dict:
         result["formats"] = {arm: {"n": n} for arm, n in counts.items()}
         return result
 
-    def effects(rows: np.ndarray) -> np.ndarray:
-        means = []
-        for arm in usable:
-            mine = rows[arms[rows] == arm]
-            w = 1 / p[mine]
-            means.append(float((w * values[mine]).sum() / w.sum()) if len(mine) else np.nan)
-        means = np.array(means)
-        return means - np.nanmean(means)
+    code = np.array([usable.index(a) if a in usable else len(usable) for a in arms])
+    k = len(usable) + 1
 
-    point = effects(np.arange(len(index)))
+    def effects(rows: np.ndarray) -> np.ndarray:
+        """Hájek means of the usable arms (each row of `rows` one resample), minus their mean."""
+        rows = np.atleast_2d(rows)
+        offset = k * np.arange(len(rows))[:, None]
+        w = 1 / p[rows]
+        num = np.bincount((code[rows] + offset).ravel(), (w * values[rows]).ravel(), k * len(rows)).reshape(-1, k)
+        den = np.bincount((code[rows] + offset).ravel(), w.ravel(), k * len(rows)).reshape(-1, k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (num / den)[:, :-1]   # an arm a resample missed is NaN (percentile_ci allows a few)
+        return means - np.nanmean(np.where(np.isfinite(means), means, 0.0), axis=1, keepdims=True)
+
+    point = effects(np.arange(len(index)))[0]
     rng = np.random.default_rng(stats.seed_for(key))
-    boot = np.array([effects(rng.integers(0, len(index), len(index))) for _ in range(IPW_RESAMPLES)])
+    boot = effects(rng.integers(0, len(index), (IPW_RESAMPLES, len(index))))
     for j, arm in enumerate(usable):
         ci = stats.percentile_ci(boot[:, j])
         result["formats"][arm] = {"n": counts[arm], "mean": round(float(point[j]), 4),

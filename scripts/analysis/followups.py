@@ -66,6 +66,7 @@ WORDS = {"format": "{v} posts", "hook_style": "posts with a {v} hook", "content_
 LIST_LEVERS = {"/hook_insights/best_styles": ("hook_style", 1), "/hook_insights/worst_styles": ("hook_style", -1),
                "/top_pillars": ("content_pillar", 1), "/underperforming_pillars": ("content_pillar", -1)}
 EXPERIMENT_LEVERS = {"format": "format", "cta": "cta"}  # "Format how_to: ..." / "CTA save_this: ..."
+AVOID_WORDS = ("avoid", "swap some", "fewer", "less of")  # "CTA x: avoid it", "Format y: ...; swap some for ..."
 
 
 @dataclass
@@ -80,9 +81,13 @@ class Applied:
     reverts: str | None = None
     reverted_by: str | None = None
     reverted_at: datetime | None = None
+    undoes: tuple[str, str, int] | None = None   # a revert: the lever of the change it undid
 
     @property
     def lever(self) -> tuple[str, str, int] | None:
+        """A revert follows the lever of the change it undid, the other way round."""
+        if self.undoes:
+            return self.undoes[0], self.undoes[1], -self.undoes[2]
         return lever_of(self.ops)
 
 
@@ -138,9 +143,11 @@ def lever_of(ops: list[dict]) -> tuple[str, str, int] | None:
         elif path.startswith("/experiment_suggestions"):
             texts = new if isinstance(new, list) else [new]
             for text in _added(old if isinstance(old, list) else [], texts):
-                head = text.split(":", 1)[0].split() if isinstance(text, str) else []
+                head, _, rest = text.partition(":") if isinstance(text, str) else ("", "", "")
+                head = head.split()
                 if len(head) == 2 and head[0].lower() in EXPERIMENT_LEVERS:
-                    found.append((0.8, (EXPERIMENT_LEVERS[head[0].lower()], head[1], 1)))
+                    sign = -1 if any(word in rest.lower() for word in AVOID_WORDS) else 1
+                    found.append((0.8, (EXPERIMENT_LEVERS[head[0].lower()], head[1], sign)))
     if not found:
         return None
     return max(found, key=lambda item: item[0])[1]
@@ -173,6 +180,8 @@ def read_applied(ws: Workspace, approved_at: dict[str, str] | None = None) -> tu
         target = by_id.get((change.account, change.reverts)) if change.reverts else None
         if target is not None and (target.reverted_at is None or change.applied_at < target.reverted_at):
             target.reverted_by, target.reverted_at = change.id, change.applied_at
+        if target is not None and target.lever:
+            change.undoes = target.lever
     return changes, problems
 
 
@@ -323,6 +332,8 @@ def verdict(fit: Fit, sign: int, expected: float | None) -> tuple[str, int | Non
     """(status, posts_needed); see the module docstring."""
     needed = posts_needed(fit)
     estimate = fit.after
+    if fit.n_after >= MIN_AFTER and min(fit.n_lever_after, fit.n_other_after) == 0:
+        return "waiting", None  # every post since is (or none is) the lever: nothing to compare with
     if estimate is None or min(fit.n_lever_after, fit.n_other_after) < MIN_AFTER:
         return "waiting", max(needed or 0, MIN_AFTER - min(fit.n_lever_after, fit.n_other_after), 1)
     value, low, high = sign * estimate.value, *sorted((sign * estimate.ci[0], sign * estimate.ci[1]))
@@ -340,6 +351,10 @@ def followup_claim(change: Applied, lever: tuple[str, str, int], status: str, fi
     what = WORDS[name].format(v=level)
     day = change.applied_at.date().isoformat()
     aim = "favours" if sign > 0 else "avoids"
+    if needed is None:
+        which = "every post" if fit.n_lever_after else "no post"
+        return (f"The change of {day} {aim} {what}: {which} made since then ({fit.n_after}) is one of {what}, so "
+                f"there are no other posts of the same weeks to compare with; this follow-up cannot tell.")
     if fit.after is None or status == "waiting" and min(fit.n_lever_after, fit.n_other_after) < MIN_AFTER:
         return (f"The change of {day} {aim} {what}: {fit.n_after} posts made since then ({fit.n_lever_after} of them "
                 f"{what}); about {needed} more are needed to tell a {MDE_RATIO:g}x difference ({POWER:.0%} power).")
@@ -349,8 +364,11 @@ def followup_claim(change: Applied, lever: tuple[str, str, int], status: str, fi
             f"posts ({CI_LEVEL:.0%} CI {_times(ci[0])}–{_times(ci[1])}; {fit.n_lever_after} vs {fit.n_other_after} posts"
             f"{', other levers held equal' if fit.adjusted else ''})"
             + (f", against {_times(before)} before it" if before is not None else "") + ". ")
-    text += {"worked": "It looks like it worked (likely; before/after is not proof).",
-             "hurt": "It looks like it hurt (likely; before/after is not proof): a revert is proposed.",
+    them = "the posts it favours" if sign > 0 else "the posts it steers away from"
+    text += {"worked": f"It looks like it worked: {them} kept doing {'better' if sign > 0 else 'worse'} (likely; "
+                       f"before/after is not proof).",
+             "hurt": f"It looks like it hurt: {them} did {'worse' if sign > 0 else 'better'} than the rest (likely; "
+                     f"before/after is not proof); a revert is proposed.",
              "no_change": "No clear difference, and the effect it was based on is ruled out: it did not do what it "
                           "promised.",
              "waiting": f"Not clear yet: about {needed} more posts are needed."}[status]
@@ -461,8 +479,11 @@ def followup(change: Applied, platforms: dict, made: dict, models: dict, touched
 
 
 def _expected(change: Applied) -> float | None:
+    """The ratio the change was based on: its finding's effect, when that is a day-7 metric's ratio
+    (not a share of posts, not a follow-up's own number)."""
     effect = change.evidence.get("effect")
-    return float(effect) if _number(effect) and effect > 0 else None
+    _, metric = evidence_metric(change)
+    return float(effect) if metric and _number(effect) and effect > 0 else None
 
 
 def touched_levers(changes: list[Applied]) -> dict[str, set]:
