@@ -24,6 +24,7 @@ BACKFILL_STAMP := $(DATA)/.backfill.stamp
 ANALYZE_STAMP := $(DATA)/.analyze.stamp
 RECOMMEND_STAMP := $(DATA)/.recommend.stamp
 DASHBOARD_STAMP := $(DATA)/.dashboard.stamp
+BELIEFS_STAMP := $(DATA)/.beliefs.stamp
 # The inputs the stamps depend on. Listing them costs time on a big workspace (36,500 raw files,
 # 37,000 generator files), so only the make that builds the stamps (FILE_RULES=1, set by
 # _pipeline and inherited by its sub-makes) lists them; the outer levels never read them.
