@@ -368,7 +368,9 @@ def followup_claim(change: Applied, lever: tuple[str, str, int], status: str, fi
     text += {"worked": f"It looks like it worked: {them} kept doing {'better' if sign > 0 else 'worse'} (likely; "
                        f"before/after is not proof).",
              "hurt": f"It looks like it hurt: {them} did {'worse' if sign > 0 else 'better'} than the rest (likely; "
-                     f"before/after is not proof); a revert is proposed.",
+                     f"before/after is not proof)" + (f"; it was undone by {change.reverted_by}." if change.reverted_by
+                                                       else "." if change.category == "revert"
+                                                       else "; a revert is proposed."),
              "no_change": "No clear difference, and the effect it was based on is ruled out: it did not do what it "
                           "promised.",
              "waiting": f"Not clear yet: about {needed} more posts are needed."}[status]
@@ -533,12 +535,14 @@ _EXTRA_VALIDATOR = jsonschema.Draft202012Validator(
 def close_the_loop(ws: Workspace, configs: dict, docs: list[dict], models: dict) -> list[str]:
     """Add `followups` and `beliefs` to each account's insights document and mirror the follow-ups
     into the followups table; one line per problem (an account's failure costs only its extras)."""
-    problems = []
     try:
         db = open_db(ws.db_path)
-        found, problems = workspace_followups(ws, db, configs, models)
     except (sqlite3.Error, OSError) as exc:
         return [f"{ws.db_path}: no follow-ups ({exc})"]
+    try:
+        found, problems = workspace_followups(ws, db, configs, models)
+    except Exception as exc:  # a bug or an odd file must not cost the findings: the files are still written
+        found, problems = {}, [f"{ws.rec_dir('applied')}: no follow-ups ({type(exc).__name__}: {exc})"]
     rows, done = [], []
     for doc in docs:
         account = doc["account"]

@@ -95,6 +95,7 @@ def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: d
         problem = patch_problem(rec.data["category"], rec.data["patch"])
         if problem:  # held to the rules even when it would change nothing
             raise RecError(problem)
+        stamp_applied(rec, now)
         move(ws, rec, "applied")
         return False
     patched = applied(contexts[account], rec, configs[account], now, sample_size(ws, account))
