@@ -234,3 +234,33 @@ def test_a_null_world_never_says_a_change_worked(tmp_path):
     run = simulate(tmp_path / "null", "null", seed=2, weeks=8, accounts=1, approve=("low", "medium", "high"))
     assert run.applied, "nothing applied: the check below would be vacuous"
     assert run.check_c(), [s for s in run.statuses if s[4] == "worked"]
+
+
+def test_applied_files_are_read_one_change_per_account_and_a_broken_one_is_one_line(tmp_path):
+    from scripts.analysis.followups import read_applied
+    ws = Workspace(tmp_path)
+    ws.rec_dir("applied").mkdir(parents=True)
+    ops = [{"op": "test", "path": "/format_weights/step_guide", "value": 1.0},
+           {"op": "replace", "path": "/format_weights/step_guide", "value": 1.4}]
+    write_json_atomic(ws.rec_dir("applied") / "all--2026-03-02--format_weight.json",
+                      {"id": "all--2026-03-02--format_weight", "account": "all", "category": "format_weight",
+                       "applied_at": "2026-03-02T09:00:00Z", "evidence": {"finding": "cross_account/tiktok/views_d7/x"},
+                       "patches": {"simmom": ops, "simdad": ops}})
+    write_json_atomic(ws.rec_dir("applied") / "simmom--2026-03-09--revert.json",
+                      {"id": "simmom--2026-03-09--revert", "account": "simmom", "category": "revert",
+                       "reverts": "all--2026-03-02--format_weight", "applied_at": "2026-03-09T09:00:00Z",
+                       "patch": [{"op": "test", "path": "/format_weights/step_guide", "value": 1.4},
+                                 {"op": "replace", "path": "/format_weights/step_guide", "value": 1.0}]})
+    (ws.rec_dir("applied") / "simmom--2026-03-10--slide_count.json").write_text('{"id": ')
+    write_json_atomic(ws.rec_dir("applied") / "simdad--2026-03-11--slide_count.json",
+                      {"id": "simdad--2026-03-11--slide_count", "account": "simdad", "patch": ops})  # no time
+    changes, problems = read_applied(ws, approved_at={})
+    by_key = {(c.account, c.id): c for c in changes}
+    assert set(by_key) == {("simmom", "all--2026-03-02--format_weight"), ("simdad", "all--2026-03-02--format_weight"),
+                           ("simmom", "simmom--2026-03-09--revert")}
+    assert [p.split(":")[0] for p in problems] == ["recommendations/applied/simdad--2026-03-11--slide_count.json",
+                                                   "recommendations/applied/simmom--2026-03-10--slide_count.json"]
+    # the revert closes the window of the change it undid, in simmom only, and follows its lever back
+    assert by_key[("simmom", "all--2026-03-02--format_weight")].reverted_by == "simmom--2026-03-09--revert"
+    assert by_key[("simdad", "all--2026-03-02--format_weight")].reverted_by is None
+    assert by_key[("simmom", "simmom--2026-03-09--revert")].lever == ("format", "step_guide", -1)
