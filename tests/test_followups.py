@@ -264,3 +264,29 @@ def test_applied_files_are_read_one_change_per_account_and_a_broken_one_is_one_l
     assert by_key[("simmom", "all--2026-03-02--format_weight")].reverted_by == "simmom--2026-03-09--revert"
     assert by_key[("simdad", "all--2026-03-02--format_weight")].reverted_by is None
     assert by_key[("simmom", "simmom--2026-03-09--revert")].lever == ("format", "step_guide", -1)
+
+
+def test_accounts_without_the_change_are_the_second_control():
+    from types import SimpleNamespace
+
+    from scripts.analysis.followups import Applied, followup
+    rng = np.random.default_rng(5)
+    start = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    models, published_by, made = {}, {}, {}
+    for account, after_ratio in (("treated", 0.5), ("control", 2.0)):
+        posts, before, after = platform_posts(300, rng, 0.6, after_ratio, before_ratio=2.0)
+        posts.post_id = np.array([f"{account}{i}" for i in range(len(posts))], dtype=object)
+        times = start.timestamp() + np.where(after, 1, -1) * (1 + np.arange(len(posts))) * 3600.0
+        published_by[(account, "tiktok")] = times
+        models[account] = {"tiktok": SimpleNamespace(posts=posts)}
+        if account == "treated":
+            made = {pid: t for pid, t, a in zip(posts.post_id, times, after) if a}
+    ops = [{"op": "test", "path": "/format_weights/step_guide", "value": 1.0},
+           {"op": "replace", "path": "/format_weights/step_guide", "value": 1.4}]
+    change = Applied("treated--2026-03-02--format_weight", "treated", "format_weight", start, ops,
+                     {"finding": "formats/tiktok/views_d7/step_guide-vs-rest", "effect": 2.0})
+    result = followup(change, models["treated"], made, models, {"treated": {("format", "step_guide")}}, published_by)
+    assert result["status"] == "hurt" and result["effect"] < 0.75 and result["did"] < 0.4
+    # the control account's step_guide ratio did not move (2x before and after): about 1.0
+    assert "accounts without the change (control)" in result["control"]
+    assert 0.7 < result["control_effect"] < 1.4 and result["control_ci"][0] < 1 < result["control_ci"][1]

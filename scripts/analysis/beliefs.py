@@ -4,7 +4,8 @@ Per account, on one platform (TikTok's day-7 views where it has posts, else the 
 most): the lever model log(1 + metric) ~ format + hook style + pillar + CTA + slides + time block +
 weekday + hook score is fitted by least squares (each family alone below MIN_DF residual df). A
 post's metric is residualised for every other lever: r = y - fitted + the post's own format (or
-pillar) term, centred on the account's mean. Each format k then gets a Gaussian posterior
+pillar) term, centred on the account's mean; the log metric is first capped at the account's
+99th percentile, so one viral post cannot lock the generator into its format. Each format k then gets a Gaussian posterior
 (research/statistics.md (f)): prior N(0, PRIOR_SD^2) on the log-effect against the account's
 average, residual variance s^2 from the fit,
     1/v_k = 1/PRIOR_SD^2 + n_k/s^2,   m_k = v_k * sum(r over k's posts)/s^2.
@@ -39,6 +40,7 @@ IPW_MIN_POSTS = 30
 IPW_MIN_ARM = 5
 IPW_RESAMPLES = 400
 IPW_WINDOW_DAYS = 365       # randomised picks are looked for among posts this recent
+WINSOR_PERCENTILE = 99
 
 
 def _platform(platforms: dict[str, PlatformPosts]) -> str | None:
@@ -61,10 +63,17 @@ def _design(labels: dict, score: np.ndarray, use: np.ndarray, families: list[str
     return np.column_stack(columns), where
 
 
+def winsorised(y: np.ndarray) -> np.ndarray:
+    """Log metrics capped at the account's WINSOR_PERCENTILE (research/statistics.md (f) step 6):
+    one viral post must not lock the generator into its format."""
+    known = y[np.isfinite(y)]
+    return np.minimum(y, np.percentile(known, WINSOR_PERCENTILE)) if len(known) else y
+
+
 def residualised(posts: PlatformPosts, family: str) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(levels, residualised centred log metric, residual variance) of the posts the model uses."""
     labels = lever_labels(posts)
-    y = np.log1p(posts.primary)
+    y = winsorised(np.log1p(posts.primary))
     full = np.isfinite(y) & np.isfinite(posts.hook_score)
     for values in labels.values():
         full &= values != None  # noqa: E711
@@ -134,7 +143,7 @@ def exploring(ws, account: str) -> bool:
 
 def ipw(posts: PlatformPosts, picks: dict[str, dict], key: str) -> dict:
     """Hájek IPW per format over the randomised posts (module docstring)."""
-    y = np.log1p(posts.primary)
+    y = winsorised(np.log1p(posts.primary))
     index = [i for i, pid in enumerate(posts.post_id) if pid in picks and np.isfinite(y[i])]
     arms = np.array([picks[posts.post_id[i]]["format"] for i in index], dtype=object)
     p = np.array([float(picks[posts.post_id[i]]["propensity"]) for i in index])
