@@ -267,8 +267,6 @@ def test_applied_files_are_read_one_change_per_account_and_a_broken_one_is_one_l
 
 
 def test_accounts_without_the_change_are_the_second_control():
-    from types import SimpleNamespace
-
     from scripts.analysis.followups import Applied, followup
     rng = np.random.default_rng(5)
     start = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
@@ -278,7 +276,7 @@ def test_accounts_without_the_change_are_the_second_control():
         posts.post_id = np.array([f"{account}{i}" for i in range(len(posts))], dtype=object)
         times = start.timestamp() + np.where(after, 1, -1) * (1 + np.arange(len(posts))) * 3600.0
         published_by[(account, "tiktok")] = times
-        models[account] = {"tiktok": SimpleNamespace(posts=posts)}
+        models[account] = {"tiktok": posts}
         if account == "treated":
             made = {pid: t for pid, t, a in zip(posts.post_id, times, after) if a}
     ops = [{"op": "test", "path": "/format_weights/step_guide", "value": 1.0},

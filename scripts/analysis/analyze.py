@@ -201,7 +201,8 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
             long_tail.setdefault(fmt, f"{account}: {fid}")
     # follow-ups of applied changes and the beliefs for exploration need every account's model
     # (accounts without a change are its control): scripts/analysis/followups.py, docs/followups.md
-    for line in close_the_loop(ws, configs, docs, models):
+    day7_posts = {a: {p: m.posts for p, m in ms.items()} for a, ms in models.items()}
+    for line in close_the_loop(ws, configs, docs, day7_posts):
         problems.add(line)
     for doc in docs:
         account = doc["account"]

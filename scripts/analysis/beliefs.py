@@ -5,7 +5,8 @@ most): the lever model log(1 + metric) ~ format + hook style + pillar + CTA + sl
 weekday + hook score is fitted by least squares (each family alone below MIN_DF residual df). A
 post's metric is residualised for every other lever: r = y - fitted + the post's own format (or
 pillar) term, centred on the account's mean; the log metric is first capped at the account's
-99th percentile, so one viral post cannot lock the generator into its format. Each format k then gets a Gaussian posterior
+99th percentile, so one viral post cannot lock the generator into its format. Each format k then
+gets a Gaussian posterior
 (research/statistics.md (f)): prior N(0, PRIOR_SD^2) on the log-effect against the account's
 average, residual variance s^2 from the fit,
     1/v_k = 1/PRIOR_SD^2 + n_k/s^2,   m_k = v_k * sum(r over k's posts)/s^2.

@@ -381,17 +381,16 @@ def _times(value: float) -> str:
     return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
 
 
-def _control(change: Applied, lever, platform: str, metric: str, models: dict, touched: dict,
+def _control(change: Applied, lever, platform: str, metric: str, platforms_by: dict, touched: dict,
              published_by: dict) -> tuple:
     """The accounts without the change: their own lever ratio's move, before vs after applied_at
     (by publishing time), pooled; (text, effect, ci)."""
     name, level, _ = lever
     estimates, names = [], []
-    for account in sorted(models):
+    for account in sorted(platforms_by):
         if account == change.account or (name, level) in touched.get(account, set()):
             continue
-        model = models[account].get(platform)
-        posts = getattr(model, "posts", None)
+        posts = platforms_by[account].get(platform)
         if posts is None or not len(posts) or metric.removesuffix("_d7") not in posts.day7:
             continue
         published = published_by.get((account, platform))
@@ -411,41 +410,44 @@ def _control(change: Applied, lever, platform: str, metric: str, models: dict, t
             f"time"), effect, ci
 
 
-def workspace_followups(ws: Workspace, db, configs: dict, models: dict) -> tuple[dict[str, list[dict]], list[str]]:
-    """account -> its follow-ups, for every account in models (account -> platform -> LeverModel,
-    whose .posts are the day-7 posts), plus one line per applied file that cannot be read. Nothing
-    is read from the database or the generator folders when nothing has been applied."""
+def workspace_followups(ws: Workspace, db, configs: dict,
+                        platforms_by: dict) -> tuple[dict[str, list[dict]], list[str]]:
+    """account -> its follow-ups, for every account in platforms_by (account -> platform -> its
+    day-7 PlatformPosts), plus one line per applied file that cannot be read. Nothing is read from
+    the database or the generator folders when nothing has been applied."""
     approved_at = {row[0]: row[1] for row in db.execute(
         "SELECT id, approved_at FROM recommendations WHERE approved_at IS NOT NULL")}
     changes, problems = read_applied(ws, approved_at)
-    result: dict[str, list[dict]] = {account: [] for account in models}
+    result: dict[str, list[dict]] = {account: [] for account in platforms_by}
     if not changes:
         return result, problems
     touched = touched_levers(changes)
-    posts_info = {account: read_posts(db, account) for account in models}
+    posts_info = {account: read_posts(db, account) for account in platforms_by}
     published_by = {}
-    for account, platforms in models.items():
-        for platform, model in platforms.items():
-            ids = getattr(getattr(model, "posts", None), "post_id", ())
+    for account, platforms in platforms_by.items():
+        for platform, posts in platforms.items():
+            ids = posts.post_id
             published_by[(account, platform)] = np.array(
                 [t.timestamp() if (t := posts_info[account].get(pid, (None, None))[0]) else np.nan for pid in ids])
-    for account in models:
+    for account in platforms_by:
         mine = sorted((c for c in changes if c.account == account), key=lambda c: (c.applied_at, c.id))
         if not mine:
             continue
         made = generated_at(ws, account, posts_info[account], mine[0].applied_at, account_tz(configs[account]))
-        result[account] = [followup(change, models[account], made, models, touched, published_by)
+        result[account] = [followup(change, platforms_by[account], made, platforms_by, touched, published_by)
                            for change in mine]
     return result, problems
 
 
-def followup(change: Applied, platforms: dict, made: dict, models: dict, touched: dict, published_by: dict) -> dict:
-    """One change's follow-up (the insights file's followups item)."""
+def followup(change: Applied, platforms: dict, made: dict, platforms_by: dict, touched: dict,
+             published_by: dict) -> dict:
+    """One change's follow-up (the insights file's followups item); platforms: platform -> the
+    account's day-7 PlatformPosts."""
     lever = change.lever
     platform, metric = evidence_metric(change)
-    candidates = [p for p in platforms if len(getattr(platforms[p], "posts", ()))]
+    candidates = [p for p in platforms if len(platforms[p])]
     if platform not in candidates:
-        platform = max(candidates, key=lambda p: (p == "tiktok", len(platforms[p].posts)), default=None)
+        platform = max(candidates, key=lambda p: (p == "tiktok", len(platforms[p])), default=None)
     metric = metric or (f"{PRIMARY_METRIC[platform]}_d7" if platform else "views_d7")
     base = {"recommendation": change.id, "category": change.category, "applied_at": to_iso(change.applied_at),
             "platform": platform, "lever": {lever[0]: lever[1]} if lever else {},
@@ -457,7 +459,7 @@ def followup(change: Applied, platforms: dict, made: dict, models: dict, touched
         return {**base, "status": "waiting", "confidence": "low", "posts_before": 0, "posts_after": 0,
                 "posts_needed": None, "effect": None, "ci": None, "control": None,
                 "claim": f"The change of {change.applied_at.date().isoformat()} cannot be followed up yet: {why}."}
-    posts = platforms[platform].posts
+    posts = platforms[platform]
     start = change.applied_at.timestamp()
     end = change.reverted_at.timestamp() if change.reverted_at else math.inf
     published = published_by[(change.account, platform)]
@@ -469,7 +471,7 @@ def followup(change: Applied, platforms: dict, made: dict, models: dict, touched
     status, needed = verdict(fit, lever[2], base["expected"])
     effect, ci = _ratio(fit.after)
     did, did_ci = _ratio(fit.did)
-    control_text, control_effect, control_ci = _control(change, lever, platform, metric, models, touched,
+    control_text, control_effect, control_ci = _control(change, lever, platform, metric, platforms_by, touched,
                                                         published_by)
     control = "your other posts made in the same weeks" + (f"; {control_text}" if control_text else "")
     words = f"day-7 {metric.removesuffix('_d7')}"
@@ -504,7 +506,8 @@ FOLLOWUP_COLUMNS = ("account_name", "recommendation", "category", "applied_at", 
 
 def table_rows(account: str, followups: list[dict]) -> list[dict]:
     """The followups table's rows (sql/tables/followups.sql), a mirror of the insights files."""
-    return [{"account_name": account, **{k: f.get(k) for k in FOLLOWUP_COLUMNS[1:] if k not in ("lever", "ci_low", "ci_high")},
+    plain = [k for k in FOLLOWUP_COLUMNS[1:] if k not in ("lever", "ci_low", "ci_high")]
+    return [{"account_name": account, **{k: f.get(k) for k in plain},
              "lever": json.dumps(f["lever"], sort_keys=True), "ci_low": (f["ci"] or [None, None])[0],
              "ci_high": (f["ci"] or [None, None])[1]} for f in followups]
 
@@ -532,15 +535,16 @@ _EXTRA_VALIDATOR = jsonschema.Draft202012Validator(
     {**INSIGHTS_SCHEMA, "required": [], "properties": {k: INSIGHTS_SCHEMA["properties"][k] for k in ("followups", "beliefs")}})
 
 
-def close_the_loop(ws: Workspace, configs: dict, docs: list[dict], models: dict) -> list[str]:
+def close_the_loop(ws: Workspace, configs: dict, docs: list[dict], platforms_by: dict) -> list[str]:
     """Add `followups` and `beliefs` to each account's insights document and mirror the follow-ups
-    into the followups table; one line per problem (an account's failure costs only its extras)."""
+    into the followups table; one line per problem (an account's failure costs only its extras).
+    platforms_by: account -> platform -> its day-7 PlatformPosts (AccountData.platforms)."""
     try:
         db = open_db(ws.db_path)
     except (sqlite3.Error, OSError) as exc:
         return [f"{ws.db_path}: no follow-ups ({exc})"]
     try:
-        found, problems = workspace_followups(ws, db, configs, models)
+        found, problems = workspace_followups(ws, db, configs, platforms_by)
     except Exception as exc:  # a bug or an odd file must not cost the findings: the files are still written
         found, problems = {}, [f"{ws.rec_dir('applied')}: no follow-ups ({type(exc).__name__}: {exc})"]
     rows, done = [], []
@@ -548,8 +552,8 @@ def close_the_loop(ws: Workspace, configs: dict, docs: list[dict], models: dict)
         account = doc["account"]
         try:
             extra = {"followups": found.get(account, []),
-                     "beliefs": account_beliefs(ws, db, account, configs[account],
-                                                {p: m.posts for p, m in models[account].items()}, doc["data_through"])}
+                     "beliefs": account_beliefs(ws, db, account, configs[account], platforms_by[account],
+                                                doc["data_through"])}
             problem = schema_problem(_EXTRA_VALIDATOR, extra)
             if problem:
                 raise ValueError(f"does not match insights.schema.json at {problem}")
