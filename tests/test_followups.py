@@ -288,3 +288,32 @@ def test_accounts_without_the_change_are_the_second_control():
     # the control account's step_guide ratio did not move (2x before and after): about 1.0
     assert "accounts without the change (control)" in result["control"]
     assert 0.7 < result["control_effect"] < 1.4 and result["control_ci"][0] < 1 < result["control_ci"][1]
+
+
+def test_a_hurt_all_accounts_change_gets_a_revert_per_account_once(tmp_path):
+    from scripts.core.config import AccountConfig
+    from scripts.proposals.recfiles import RecFile, default_context
+    from scripts.proposals.reverts import revert_proposals
+    ws = Workspace(tmp_path)
+    for state in ("pending", "applied"):
+        ws.rec_dir(state).mkdir(parents=True)
+    config = AccountConfig(formats=FORMATS)
+    ops = [{"op": "test", "path": "/format_weights/step_guide", "value": 1.0},
+           {"op": "replace", "path": "/format_weights/step_guide", "value": 1.4}]
+    data = {"id": "all--2026-03-02--format_weight", "account": "all", "category": "format_weight",
+            "patches": {"simmom": ops, "simdad": ops}}
+    existing = [RecFile(ws.rec_dir("applied") / "all--2026-03-02--format_weight.json", "applied", data)]
+    write_json_atomic(ws.insights_path("simmom"), {"followups": [
+        {"recommendation": data["id"], "status": "hurt", "confidence": "medium", "claim": "It looks like it hurt.",
+         "posts_after": 60, "effect": 0.5, "ci": [0.4, 0.7], "reverted_by": None}]})
+    context = default_context(config)
+    context["format_weights"]["step_guide"] = 1.4
+    now = datetime(2026, 3, 30, 9, tzinfo=timezone.utc)
+    written, problems = revert_proposals(ws, "simmom", config, context, existing, set(), now, set())
+    assert not problems and len(written) == 1
+    revert = written[0].data
+    assert revert["account"] == "simmom" and revert["reverts"] == data["id"] and revert["confidence"] == "medium"
+    assert revert["patch"] == [{"op": "test", "path": "/format_weights/step_guide", "value": 1.4},
+                               {"op": "replace", "path": "/format_weights/step_guide", "value": 1.0}]
+    again, _ = revert_proposals(ws, "simmom", config, context, existing + written, set(), now, set())
+    assert again == []   # never proposed twice

@@ -67,8 +67,18 @@ def undo_ops(applied_ops: list[dict], context: dict) -> list[dict]:
     return ops
 
 
-def already_proposed(existing: list[RecFile], rec_id: str) -> bool:
-    return any(r.data.get("category") == REVERT and r.data.get("reverts") == rec_id for r in existing)
+def patch_for(rec: RecFile, account: str) -> list[dict] | None:
+    """The ops a file applies to one account: its `patch`, or its `patches[account]` (an all-- file)."""
+    patches = rec.data.get("patches")
+    if isinstance(patches, dict):
+        return patches.get(account)
+    return rec.data.get("patch") if rec.data.get("account") == account else None
+
+
+def already_proposed(existing: list[RecFile], rec_id: str, account: str) -> bool:
+    """A revert of this id for this account in any state (an all-- change is reverted per account)."""
+    return any(r.data.get("category") == REVERT and r.data.get("reverts") == rec_id and r.account == account
+               for r in existing)
 
 
 def revert_proposals(ws, account: str, config, context: dict, existing: list[RecFile], busy: set[str], now,
@@ -79,14 +89,14 @@ def revert_proposals(ws, account: str, config, context: dict, existing: list[Rec
     except (OSError, ValueError):
         return [], []  # recommend has said so already
     followups = insights.get("followups") if isinstance(insights, dict) else None
-    applied = {r.data["id"]: r for r in existing if r.state == "applied" and r.account == account}
+    applied = {r.data["id"]: r for r in existing if r.state == "applied" and patch_for(r, account)}
     written, problems = [], []
     for followup in followups if isinstance(followups, list) else []:
         rec = applied.get(followup.get("recommendation")) if isinstance(followup, dict) else None
         if rec is None or followup.get("status") not in REVERT_STATUSES or rec.data["category"] == REVERT \
-                or followup.get("reverted_by") or already_proposed(existing + written, rec.data["id"]):
+                or followup.get("reverted_by") or already_proposed(existing + written, rec.data["id"], account):
             continue
-        ops = undo_ops(rec.data["patch"], context)
+        ops = undo_ops(patch_for(rec, account), context)
         if not ops:
             continue
         patch = with_tests(context, ops)
@@ -122,4 +132,4 @@ def reverted_changes(existing: list[RecFile], account: str) -> list[list[dict]]:
     applied): the rules must not propose them again."""
     targets = {r.data.get("reverts") for r in existing if r.account == account and r.data.get("category") == REVERT
                and r.state in ("pending", "approved", "applied")}
-    return [r.data["patch"] for r in existing if r.account == account and r.data["id"] in targets]
+    return [patch_for(r, account) for r in existing if r.data["id"] in targets and patch_for(r, account)]
