@@ -214,10 +214,11 @@ def evidence_metric(change: Applied) -> tuple[str | None, str | None]:
 # --- which posts came after -------------------------------------------------------------------
 
 def generated_at(ws: Workspace, account: str, posts: dict[str, tuple], since: datetime,
-                 tz: ZoneInfo) -> dict[str, float]:
-    """post_id -> when its generator folder was made (epoch s), for matched posts published since
-    `since` (earlier ones cannot be after any change). posts: post_id -> (published, output_folder)."""
-    found, cutoff = {}, (since - timedelta(days=1)).timestamp()
+                 tz: ZoneInfo) -> tuple[dict[str, float], dict[str, float]]:
+    """(post_id -> when its generator folder was made (epoch s), post_id -> the propensity of its
+    randomised format pick), for matched posts published since `since` (earlier ones cannot be
+    after any change). posts: post_id -> (published, output_folder)."""
+    found, picks, cutoff = {}, {}, (since - timedelta(days=1)).timestamp()
     for post_id, (published, folder) in posts.items():
         if not folder or published is None or published.timestamp() < cutoff:
             continue
@@ -228,9 +229,13 @@ def generated_at(ws: Workspace, account: str, posts: dict[str, tuple], since: da
                 {p.name: p for p in (ws.account_dir(account) / folder).glob("*.json")}
             if files:
                 found[post_id] = generated_time(meta if isinstance(meta, dict) else {}, folder, files, tz)
+            pick = meta.get("format_choice") if isinstance(meta, dict) else None
+            if isinstance(pick, dict) and not pick.get("overridden") and _number(pick.get("propensity")) \
+                    and 0 < pick["propensity"] <= 1:
+                picks[post_id] = float(pick["propensity"])
         except (UnreadableJson, OSError, ValueError):
             continue  # backfill reports a broken folder; here the post is simply not "after"
-    return found
+    return found, picks
 
 
 def read_posts(db, account: str) -> dict[str, tuple]:
@@ -255,10 +260,12 @@ class Fit:
 
 
 def fit_change(posts: PlatformPosts, values: np.ndarray, lever: str, level: str, before: np.ndarray,
-               after: np.ndarray, adjust: bool = True) -> Fit:
-    """The follow-up model on one platform's day-7 posts (see the module docstring)."""
+               after: np.ndarray, adjust: bool = True, weights: np.ndarray | None = None) -> Fit:
+    """The follow-up model on one platform's day-7 posts (see the module docstring); weights:
+    per-post least-squares weights (the inverse propensities of randomised format picks)."""
     labels = lever_labels(posts)
     y = np.log1p(values)
+    w = np.ones(len(y)) if weights is None else np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
     use = (before | after) & np.isfinite(y) & (labels[lever] != None)  # noqa: E711
     others = [name for name in LEVERS if name != lever]
     full = use & np.isfinite(posts.hook_score)
@@ -266,13 +273,13 @@ def fit_change(posts: PlatformPosts, values: np.ndarray, lever: str, level: str,
         full &= labels[name] != None  # noqa: E711
     fit = sd = None
     if adjust and full.sum() > 0:
-        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, full, others)
+        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, full, others, w)
         if fit is None or fit.df < MIN_DF:
             fit = None
         else:
             use = full
     if fit is None:
-        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, use, [])
+        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, use, [], w)
         others = []
     is_lever = (labels[lever] == level) & use
     counts = dict(n_before=int((use & before).sum()), n_after=int((use & after).sum()),
@@ -284,8 +291,9 @@ def fit_change(posts: PlatformPosts, values: np.ndarray, lever: str, level: str,
                adjusted=others + (["hook_score"] if others else []), **counts)
 
 
-def _fit(y, labels, hook_score, lever, level, after, use, others):
-    """Columns: 1, after, lever, lever x after, then the other levers' levels (reference coded)."""
+def _fit(y, labels, hook_score, lever, level, after, use, others, w):
+    """Columns: 1, after, lever, lever x after, then the other levers' levels (reference coded);
+    weighted least squares with w scaled to mean 1."""
     if use.sum() < 5:
         return None, None
     is_lever = (labels[lever][use] == level).astype(float)
@@ -301,10 +309,11 @@ def _fit(y, labels, hook_score, lever, level, after, use, others):
     x = np.column_stack(columns)
     if x.shape[0] <= x.shape[1]:
         return None, None
-    fit = stats.least_squares(x, y[use])
+    root = np.sqrt(w[use] / w[use].mean())
+    fit = stats.least_squares(x * root[:, None], y[use] * root)
     if fit is None:
         return None, None
-    residual = y[use] - x @ fit.beta
+    residual = (y[use] - x @ fit.beta) * root
     return fit, math.sqrt(float(residual @ residual) / fit.df)
 
 
@@ -433,14 +442,15 @@ def workspace_followups(ws: Workspace, db, configs: dict,
         mine = sorted((c for c in changes if c.account == account), key=lambda c: (c.applied_at, c.id))
         if not mine:
             continue
-        made = generated_at(ws, account, posts_info[account], mine[0].applied_at, account_tz(configs[account]))
-        result[account] = [followup(change, platforms_by[account], made, platforms_by, touched, published_by)
+        made, picks = generated_at(ws, account, posts_info[account], mine[0].applied_at,
+                                   account_tz(configs[account]))
+        result[account] = [followup(change, platforms_by[account], made, platforms_by, touched, published_by, picks)
                            for change in mine]
     return result, problems
 
 
 def followup(change: Applied, platforms: dict, made: dict, platforms_by: dict, touched: dict,
-             published_by: dict) -> dict:
+             published_by: dict, picks: dict | None = None) -> dict:
     """One change's follow-up (the insights file's followups item); platforms: platform -> the
     account's day-7 PlatformPosts."""
     lever = change.lever
@@ -467,7 +477,10 @@ def followup(change: Applied, platforms: dict, made: dict, platforms_by: dict, t
     before = published < start
     after = (generated >= start) & (generated < end)
     values = posts.day7.get(metric.removesuffix("_d7"), posts.primary)
-    fit = fit_change(posts, values, lever[0], lever[1], before, after)
+    # a format the generator picked at random (Thompson sampling) is weighted by 1/propensity: an
+    # arm that looked bad early is sampled less, so unweighted arm means are biased
+    weights = np.array([1 / (picks or {}).get(pid, 1.0) for pid in posts.post_id]) if lever[0] == "format" else None
+    fit = fit_change(posts, values, lever[0], lever[1], before, after, weights=weights)
     status, needed = verdict(fit, lever[2], base["expected"])
     effect, ci = _ratio(fit.after)
     did, did_ci = _ratio(fit.did)
