@@ -24,6 +24,7 @@ BACKFILL_STAMP := $(DATA)/.backfill.stamp
 ANALYZE_STAMP := $(DATA)/.analyze.stamp
 RECOMMEND_STAMP := $(DATA)/.recommend.stamp
 DASHBOARD_STAMP := $(DATA)/.dashboard.stamp
+BELIEFS_STAMP := $(DATA)/.beliefs.stamp
 # The inputs the stamps depend on. Listing them costs time on a big workspace (36,500 raw files,
 # 37,000 generator files), so only the make that builds the stamps (FILE_RULES=1, set by
 # _pipeline and inherited by its sub-makes) lists them; the outer levels never read them.
@@ -87,17 +88,17 @@ _pipeline:
 daily: $(VENV)/.installed  ## scrape -> load -> backfill (cron, 08:00)
 	$(call PIPELINE,_daily)
 
-weekly: $(VENV)/.installed  ## analyze -> recommend -> dashboard -> digest (cron, Monday 09:00)
+weekly: $(VENV)/.installed  ## analyze -> recommend -> beliefs -> dashboard -> digest (cron, Monday 09:00)
 	$(call PIPELINE,_weekly)
 
 # the digest comes last: it reads what the steps before it wrote (and prints for cron's mail)
 .PHONY: _weekly
-_weekly: $(RECOMMEND_STAMP) $(DASHBOARD_STAMP)
+_weekly: $(RECOMMEND_STAMP) $(BELIEFS_STAMP) $(DASHBOARD_STAMP)
 	$(call RUN_STEP,$(STEP).digest --root $(ROOT),digest,)
 
 # everything after scraping: what the demo, and envelopes dropped into data/raw/, run
 .PHONY: _offline
-_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(DASHBOARD_STAMP)
+_offline: $(BACKFILL_STAMP) $(RECOMMEND_STAMP) $(BELIEFS_STAMP) $(DASHBOARD_STAMP)
 
 # --- load: raw envelopes -> SQLite ------------------------------------------------------
 load: $(VENV)/.installed  ## load new raw envelopes into data/analytics.db

@@ -28,7 +28,7 @@ What is checked, in README.md and every docs/*.md:
      lies inside a folder whose contents the layout leaves open (the generator's output/,
      data/dashboard/, data/raw/_rejected/, recommendations/<state>/). ``<ROOT>/name`` may also
      be a workspace's own copy of a top-level repository file (``<ROOT>/scrape.yml``).
-  3. **generated folder**: `demo/…` and `bench/…`, which `make demo` and `make bench` create
+  3. **generated folder**: `demo/…`, `bench/…` and `simulate/…`, which `make demo`, `make bench` and `make simulate` create
      (git-ignored): skipped.
   4. **repository path**: the first segment is an entry at the top of the repository
      (`scripts/`, `sql/`, `docs/`, `Makefile`, …). It must exist. ``<…>``, ``*`` and ``…``
@@ -63,8 +63,8 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 PAGE_IDS = [str(p.relative_to(REPO)) for p in PAGES]
 
 WORKSPACE_TOPS = ("accounts", "data", "recommendations")
-GENERATED_TOPS = ("demo", "bench")
-SKIP_WALK = {".git", ".venv", "demo", "bench", "__pycache__", ".pytest_cache", "node_modules"}
+GENERATED_TOPS = ("demo", "bench", "simulate")
+SKIP_WALK = {".git", ".venv", "demo", "bench", "simulate", "__pycache__", ".pytest_cache", "node_modules"}
 FILE_EXTENSIONS = ("py", "md", "sql", "json", "yml", "yaml", "mk", "j2", "toml", "txt", "html", "log",
                    "db", "plist", "csv", "gz", "cfg", "ini", "sh")
 

@@ -20,6 +20,7 @@ from scripts.analysis.behaviour import growth, save_vs_share, timing
 from scripts.analysis.content import failures, formats, hooks, pillars, slide_count
 from scripts.analysis.data import PRIMARY_METRIC, AccountData, read_account
 from scripts.analysis.findings import Candidate, finalize
+from scripts.analysis.followups import close_the_loop
 from scripts.core.findings import CONFIDENCE_LEVELS, finding_rank
 from scripts.analysis.levers import AccountEstimates, Evidence, account_estimates, build_models, pool_accounts
 from scripts.analysis.portfolio import cross_account, exploration
@@ -166,9 +167,10 @@ def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
         yield from pool.imap(job, accounts)
 
 
-def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate]]:
+def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict]:
     """Every account read, modelled, pooled with the others and analyzed, in name order:
-    [(account, document or the reason it failed)], and the cross-account candidates."""
+    [(account, document or the reason it failed)], the cross-account candidates, and each
+    account's day-7 posts per platform (for the follow-ups)."""
     accounts = sorted(configs)
     _work.update(db_path=ws.db_path, configs=configs)
     try:
@@ -179,7 +181,8 @@ def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[
         _work.update(inputs=modelled, pooled=pool_accounts(estimates))
         docs = {**failed, **dict(_in_workers(_analyze_one, sorted(modelled)))}
         cross = cross_account(_work["pooled"].families, {a: r[1] for a, r in modelled.items()})
-        return [(account, docs[account]) for account in accounts], cross
+        day7 = {account: result[0].platforms for account, result in modelled.items()}
+        return [(account, docs[account]) for account in accounts], cross, day7
     finally:
         _work.clear()
 
@@ -217,7 +220,7 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
     docs: list[dict] = []
     long_tail: dict[str, str] = {}
     written = 0
-    results, cross = analyze_all(ws, configs)
+    results, cross, day7_posts = analyze_all(ws, configs)
     for account, result in results:
         if isinstance(result, str):  # one account's failure must not cost the others their files
             problems.add(f"{ws.insights_path(account)}: analysis failed ({result})")
@@ -226,6 +229,12 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
         docs.append(doc)
         for fmt, fid in long_tail_formats(doc["findings"]).items():
             long_tail.setdefault(fmt, f"{account}: {fid}")
+    # follow-ups of applied changes and the beliefs for exploration need every account's model
+    # (accounts without a change are its control): scripts/analysis/followups.py, docs/followups.md
+    for line in close_the_loop(ws, configs, docs, day7_posts):
+        problems.add(line)
+    for doc in docs:
+        account = doc["account"]
         try:
             write_text_atomic(ws.insights_path(account), insights_text(doc))
         except WriteFailed as exc:

@@ -235,9 +235,29 @@ def overview(console: Console, ws: Workspace, db, account: str | None, limit: in
     if not details:
         console.print(Text(f"The statistics behind each line: make report{root}{' ACCOUNT=' + account if account else ''} "
                            "DETAILS=1"), soft_wrap=True)
+    followup_lines(console, ws, accounts)
     target = f"ACCOUNT={account}" if account else ""
     console.print(Text(f"Focused reports: make report{root} {target} FOCUS=<{'|'.join(DIMENSIONS)}>".replace("  ", " ")),
                   soft_wrap=True)
+
+
+def followup_lines(console: Console, ws: Workspace, accounts: list[str]) -> None:
+    """What we changed, and what happened: one line per applied change (insights `followups`)."""
+    lines = []
+    for name in accounts:
+        try:
+            followups = read_insights(ws.insights_path(name)).get("followups") or []
+        except RecError:  # missing or broken: the findings above have said so
+            continue
+        for f in followups:
+            effect = f"{f['effect']:.2f}x" if isinstance(f.get("effect"), (int, float)) else "-"
+            lever = ", ".join(f"{k}={v}" for k, v in f["lever"].items()) or "-"
+            lines.append(f"  {f['status']:<9} {name} {f['applied_at'][:10]} {f['category']} ({lever}): {effect}. "
+                         f"{printable(f['claim'])}")
+    if lines:
+        console.print(Text("What we changed, and what happened (follow-ups):", style="bold"))
+        for line in lines:
+            console.print(Text(line))
 
 
 def focus_report(console: Console, ws: Workspace, db, account: str | None, focus: str, limit: int,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from datetime import datetime
 
 
@@ -30,7 +31,8 @@ from scripts.core.db import open_db
 from scripts.core.files import WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
 from scripts.proposals.recfiles import (RecError, RecFile, apply_patch, context_error, context_or_default,
-                                        maintained_field_problem, move, patch_problem, read_states, sync_db)
+                                        in_git_work_tree, is_tracked, maintained_field_problem, move, patch_problem,
+                                        read_states, sync_db)
 from scripts.core.timeutil import to_iso
 from scripts.core.workspace import Workspace
 
@@ -115,8 +117,20 @@ def apply_one(ws: Workspace, rec: RecFile, configs: dict, contexts: dict, now: d
         contexts[account] = context
     if patched:
         record_applied(ws, rec, now)
+    stamp_applied(rec, now)
     move(ws, rec, "applied")
     return sorted(patched)
+
+
+def stamp_applied(rec: RecFile, now: datetime) -> None:
+    """The file keeps when it was applied (`applied_at`): its follow-up counts the posts generated
+    from then on (docs/followups.md). Written atomically before the move; a run killed in between
+    leaves a file whose change is already in the context, which the next run moves on."""
+    if "applied_at" not in rec.data:
+        rec.data = {**rec.data, "applied_at": to_iso(now)}
+        write_json_atomic(rec.path, rec.data)
+        if in_git_work_tree(rec.path.parent) and is_tracked(rec.path):  # git mv then moves what is staged
+            subprocess.run(["git", "-C", str(rec.path.parent), "add", rec.path.name], capture_output=True)
 
 
 def record_applied(ws: Workspace, rec: RecFile, now: datetime) -> None:

@@ -16,7 +16,7 @@ import os
 
 import anthropic
 
-from scripts.proposals.recfiles import CATEGORIES, CATEGORY_FIELDS, context_schema
+from scripts.proposals.recfiles import CATEGORIES, CATEGORY_FIELDS, REVERT, context_schema
 from scripts.core.findings import CONFIDENCE_LEVELS
 from scripts.core.textsafety import printable, scrub, tag_safe_json
 
@@ -44,9 +44,9 @@ Answer only by calling the tool {TOOL_NAME} exactly once. Each recommendation mu
 - cite exactly one finding by its "id" from <findings>, and rest on what that finding shows;
 - have a confidence no higher than that finding's confidence (high > medium > low); prefer \
 findings with high or medium confidence, and never present a low-confidence finding as certain;
-- use one of the categories {", ".join(CATEGORIES)};
+- use one of the categories {", ".join(c for c in CATEGORIES if c != REVERT)};
 - carry a JSON Patch (RFC 6902, ops add / remove / replace only) against <performance_context> that \
-changes only the fields its category is about: {json.dumps({k: sorted(v) for k, v in CATEGORY_FIELDS.items()})};
+changes only the fields its category is about: {json.dumps({k: sorted(v) for k, v in CATEGORY_FIELDS.items() if k != REVERT})};
 - keep every value valid: format weights between 0.1 and 3.0 (1.0 is neutral, move them gently, \
 by at most 0.5 a week), slide count 1 to 20, and only the format, pillar and hook-style names listed \
 in <allowed_names>;
@@ -69,7 +69,7 @@ TOOL = {
             "required": ["finding_id", "category", "insight", "confidence", "patch"],
             "properties": {
                 "finding_id": {"type": "string"},
-                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "category": {"type": "string", "enum": [c for c in CATEGORIES if c != REVERT]},
                 "insight": {"type": "string"},
                 "confidence": {"type": "string", "enum": list(reversed(CONFIDENCE_LEVELS))},
                 "patch": {"type": "array", "minItems": 1, "items": {

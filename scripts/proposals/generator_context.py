@@ -3,10 +3,11 @@
 The generator lives in another repository; this module is its whole interface to the learning
 loop, and it needs only the standard library plus jsonschema:
 
-    from scripts.proposals.generator_context import (load_context, choose_format, top_pillars,
+    from scripts.proposals.generator_context import (load_context, choose_format, record_choice, top_pillars,
                                            reference_hooks, hook_styles_to_avoid, experiments)
     context = load_context("accounts/mymomskills")          # {} if nothing approved yet
-    fmt = choose_format(context, config_formats, rng)        # weighted, 10% exploration
+    fmt = choose_format(context, config_formats, seed=post_seed)  # Thompson sampling from the beliefs
+    record_choice(output_folder, fmt)                        # meta.json: format_choice with its propensity
     pillars = top_pillars(context, 3)                        # prefer these topics
     examples = reference_hooks(context)                      # extra examples for the hook scorer
 
@@ -17,25 +18,29 @@ schema, a link to nowhere or to a device) raises ContextError, one line naming t
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
 from pathlib import Path
+from statistics import NormalDist
 
 import jsonschema
 
-from scripts.core.files import UnreadableJson, read_json
+from scripts.core.files import UnreadableJson, read_json, write_json_atomic
 from scripts.core.schemas import schema_problem
 from scripts.core.workspace import SCHEMA_DIR
 
-__all__ = ["CONTEXT_FILE", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError", "choose_format", "context_problem",
-           "experiments", "first_nonfinite", "format_weights", "hook_styles_to_avoid", "load_context",
-           "posting_windows", "preferred_hook_styles", "reference_hooks", "slide_count", "top_pillars",
-           "underperforming_pillars"]
+__all__ = ["CONTEXT_FILE", "DEFAULT_BELIEF_SD", "EXPLORATION_FLOOR", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError",
+           "FormatChoice", "choose_format", "context_problem", "experiments", "first_nonfinite", "format_propensities",
+           "format_weights", "hook_styles_to_avoid", "load_context", "posting_windows", "preferred_hook_styles",
+           "record_choice", "reference_hooks", "slide_count", "thompson_shares", "top_pillars", "underperforming_pillars"]
 
 SCHEMA_PATH = SCHEMA_DIR / "performance_context.schema.json"
 CONTEXT_FILE = "performance_context.json"
-EXPLORATION_RATE = 0.1  # share of picks made uniformly, so low-weight formats still get tested
+EXPLORATION_RATE = 0.1  # without beliefs: share of picks made uniformly, so low-weight formats still get tested
+EXPLORATION_FLOOR = 0.05  # with beliefs: each format's least probability (the context's exploration_floor wins)
+DEFAULT_BELIEF_SD = 0.5   # a format the beliefs do not cover: N(0, 0.5^2), the analyzer's prior
 CONTEXT_SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 _KINDS = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
 
@@ -102,17 +107,127 @@ def format_weights(context: dict, formats: list[str]) -> dict[str, float]:
     return {fmt: float(known.get(fmt, 1.0)) for fmt in formats}
 
 
+class FormatChoice(str):
+    """The chosen format (a str, so it is used exactly as before) carrying how it was chosen:
+    its propensity (the probability it had of being chosen), every format's propensity, the seed,
+    the beliefs version and the method ("thompson" from beliefs, "weights" without them).
+    record_choice writes these into the output folder's meta.json."""
+    propensity: float
+    propensities: dict
+    seed: int | None
+    beliefs_version: str | None
+    method: str
+
+    def __new__(cls, value: str, **how):
+        choice = super().__new__(cls, value)
+        choice.__dict__.update(how)
+        return choice
+
+    def record(self) -> dict:
+        return {"format": str(self), "propensity": self.propensity, "propensities": dict(self.propensities),
+                "method": self.method, "seed": self.seed, "beliefs_version": self.beliefs_version}
+
+
+def thompson_shares(beliefs: dict, formats: list[str]) -> dict[str, float]:
+    """P(format k has the highest effect) when each effect is N(mean_k, sd_k^2) independently:
+    the integral of pdf_k(x) * prod_j cdf_j(x), by the trapezoid rule on a fine grid. Exact up to
+    quadrature (no random draws), so the same beliefs always give the same propensities, as IPW
+    needs. A format without a belief gets N(0, DEFAULT_BELIEF_SD^2)."""
+    params = tuple((float(beliefs.get(f, {}).get("mean", 0.0)),
+                    max(float(beliefs.get(f, {}).get("sd", DEFAULT_BELIEF_SD)), 1e-6)) for f in formats)
+    return dict(zip(formats, _best_shares(params)))
+
+
+@functools.lru_cache(maxsize=256)
+def _best_shares(params: tuple[tuple[float, float], ...]) -> tuple[float, ...]:
+    """thompson_shares' integral for (mean, sd) pairs; beliefs change weekly, picks are many."""
+    dists = [NormalDist(mean, sd) for mean, sd in params]
+    if len(dists) == 1:
+        return (1.0,)
+    low = min(d.mean - 8 * d.stdev for d in dists)
+    high = max(d.mean + 8 * d.stdev for d in dists)
+    steps = 2000
+    width = (high - low) / steps
+    grid = [low + i * width for i in range(steps + 1)]
+    cdfs = [[d.cdf(x) for x in grid] for d in dists]
+    shares = []
+    for k, d in enumerate(dists):
+        values = []
+        for i, x in enumerate(grid):
+            product = d.pdf(x)
+            for j in range(len(dists)):
+                if j != k:
+                    product *= cdfs[j][i]
+            values.append(product)
+        shares.append(width * (sum(values) - (values[0] + values[-1]) / 2))
+    total = sum(shares)
+    return tuple(s / total for s in shares)
+
+
+def format_propensities(context: dict, formats: list[str], exploration: float | None = None) -> tuple[dict, str]:
+    """({format: probability of being chosen}, method). With format_beliefs in the context:
+    p_k = eps + (1 - K eps) q_k, q_k proportional to weight_k * P(k is best) (Thompson sampling,
+    tilted by the approved format_weights, which are all 1.0 until one is approved), eps the
+    context's exploration_floor (EXPLORATION_FLOOR by default, at most 1/K). Without beliefs, q_k is
+    proportional to the weights and K eps = `exploration` (EXPLORATION_RATE by default): a share of
+    uniform picks, as before beliefs existed. An explicit `exploration` sets K eps in both cases."""
+    formats = list(formats)
+    k = len(formats)
+    weights = format_weights(context, formats)
+    beliefs = context.get("format_beliefs") or {}
+    if beliefs:
+        shares = thompson_shares(beliefs, formats)
+        tilted = {f: weights[f] * shares[f] for f in formats}
+        floor = (exploration / k) if exploration is not None else float(context.get("exploration_floor", EXPLORATION_FLOOR))
+        method = "thompson"
+    else:
+        tilted = weights
+        floor = (EXPLORATION_RATE if exploration is None else exploration) / k
+        method = "weights"
+    floor = min(max(floor, 0.0), 1 / k)
+    total = sum(tilted.values())
+    q = {f: (tilted[f] / total if total > 0 else 1 / k) for f in formats}
+    return {f: floor + (1 - k * floor) * q[f] for f in formats}, method
+
+
 def choose_format(context: dict, formats: list[str], rng: random.Random | None = None,
-                  exploration: float = EXPLORATION_RATE) -> str:
-    """One format: with probability `exploration` uniformly at random (exploration), otherwise in
-    proportion to the approved weights (exploitation)."""
+                  exploration: float | None = None, *, seed: int | None = None) -> FormatChoice:
+    """One format, drawn with the propensities of format_propensities (Thompson sampling from the
+    context's format_beliefs with the exploration floor; the weights without beliefs). Pass an rng,
+    or a seed (logged with the choice); with neither, a fresh seed is drawn and logged. The result
+    is the format name and carries .propensity for record_choice."""
     if not formats:
         raise ValueError("no formats to choose from")
-    rng = rng or random.Random()
-    if rng.random() < exploration:
-        return rng.choice(list(formats))
-    weights = format_weights(context, formats)
-    return rng.choices(list(weights), weights=list(weights.values()), k=1)[0]
+    if rng is None:
+        seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+        rng = random.Random(seed)
+    propensities, method = format_propensities(context, formats, exploration)
+    names = list(propensities)
+    pick = rng.choices(names, weights=[propensities[f] for f in names], k=1)[0]
+    return FormatChoice(pick, propensity=propensities[pick], propensities=propensities, seed=seed,
+                        beliefs_version=context.get("beliefs_version"), method=method)
+
+
+def record_choice(folder: str | Path, choice: FormatChoice, overridden: bool = False) -> Path:
+    """Write into the output folder's meta.json that its format was a randomised pick (with its
+    propensity, seed and beliefs version): key `format_choice`. Every other key the generator
+    wrote is kept; the file is replaced atomically. overridden=True records that a person or rule
+    replaced the pick (the analyzer then leaves the post out of its randomised estimate). Raises
+    ValueError naming the file when its meta.json is not a JSON object."""
+    if not isinstance(choice, FormatChoice):
+        raise ValueError("record_choice needs the value choose_format returned")
+    path = Path(folder) / "meta.json"
+    meta = {}
+    if path.exists() or path.is_symlink():
+        try:
+            meta = read_json(path)
+        except UnreadableJson as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    meta = {**meta, "format_choice": {**choice.record(), "overridden": bool(overridden)}}
+    write_json_atomic(path, meta)
+    return path
 
 
 def top_pillars(context: dict, n: int = 3) -> list[str]:

@@ -27,7 +27,9 @@ from scripts.proposals.generator_context import CONTEXT_SCHEMA, context_problem,
 
 
 CATEGORIES = ("format_weight", "hook_style", "topic_priority", "pillar_rebalance", "format_experiment",
-              "failure_pattern", "80_20_insight", "save_vs_share", "slide_count", "cta_strategy")
+              "failure_pattern", "80_20_insight", "save_vs_share", "slide_count", "cta_strategy", "revert")
+# proposed only by a follow-up (scripts/proposals/reverts.py), never by the rules or Claude
+REVERT = "revert"
 
 # The context fields a recommendation of each category may change. Claude's patches are held to
 # this as well, so a "hook_style" proposal can never quietly move the format weights.
@@ -44,6 +46,8 @@ CATEGORY_FIELDS = {
     "slide_count": {"optimal_slide_count"},
     "cta_strategy": {"experiment_suggestions"},
 }
+# a revert restores what an applied change replaced: any field some category may change
+CATEGORY_FIELDS[REVERT] = set().union(*CATEGORY_FIELDS.values())
 # apply alone writes these: no recommendation may touch them
 APPLY_FIELDS = ("approved_recommendations", "last_updated", "sample_size")
 # the RFC 6902 ops that change the document (test is the one that only looks)

@@ -22,10 +22,11 @@ from scripts.core.db import missing_data, open_db
 from scripts.core.findings import cap_confidence, finding_rank
 from scripts.core.files import UnreadableJson, WriteFailed, read_json, write_json_atomic
 from scripts.core.problems import Problems
-from scripts.proposals.recfiles import (CATEGORIES, RecError, RecFile, apply_patch, change_signature, context_error,
+from scripts.proposals.recfiles import (CATEGORIES, REVERT, RecError, RecFile, apply_patch, change_signature, context_error,
                                         context_or_default, file_stem, outside_fields_problem, read_states, sync_db,
                                         validate_rec, with_tests)
 from scripts.core.schemas import schema_problem
+from scripts.proposals.reverts import revert_proposals, reverted_changes
 from scripts.core.timeutil import parse_utc, to_iso
 from scripts.core.workspace import ALL, SCHEMA_DIR, Workspace
 
@@ -124,6 +125,8 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
     category = raw.get("category")
     if category not in CATEGORIES:
         raise RecError(f"unknown category {_short(category, 40)!r}")
+    if category == REVERT:
+        raise RecError("a revert is proposed only by a follow-up (scripts/proposals/reverts.py)")
     if not recommend_rules.supports_change(finding, inputs.platforms) and not _experiment(category, raw):
         raise RecError(f"rests on a {finding.get('confidence')} finding about {finding.get('platform') or 'all platforms'}"
                        f" (changes need a medium or better finding about a platform the account has)")
@@ -301,8 +304,9 @@ def propose_across(accounts: dict[str, AccountInputs], cross: list[dict], existi
             except RecError:
                 continue
             busy = busy_paths(existing, account) | {p for c in chosen for p in _touches(c["patches"].get(account, []))}
-            if rec is None or change_signature(rec["patch"]) in blocked_changes(existing, account) \
-                    or _overlaps(_touches(rec["patch"]), busy):
+            blocked = blocked_changes(existing, account) | {change_signature(p)
+                                                            for p in reverted_changes(existing, account)}
+            if rec is None or change_signature(rec["patch"]) in blocked or _overlaps(_touches(rec["patch"]), busy):
                 continue
             patches[account], category = rec["patch"], rec["category"]
         if len(patches) >= 2:
@@ -400,14 +404,20 @@ def recommend_workspace(ws: Workspace, now) -> Problems:
         if broken:
             problems.add(f"{ws.context_path(account)}: {broken} (fix it by hand; apply refuses to build on it)")
             continue
+        # follow-ups that found harm come first: their revert proposals (docs/followups.md)
+        reverts, lines = revert_proposals(ws, account, config, context, existing, busy_paths(existing, account),
+                                          now, taken)
+        existing += reverts
+        for line in lines:
+            problems.add(line)
         by_style, posts = examples.get(account, ({}, []))
         accounts[account] = AccountInputs(account, config, findings, context, by_style, posts)
     existing += write_across(ws, accounts, cross, existing, now, taken, problems)
     for account, inputs in accounts.items():
         findings = inputs.findings
         slots = free_slots(existing, account, now)
-        chosen = propose(inputs, blocked_changes(existing, account), busy_paths(existing, account), slots, notes,
-                         api_key)
+        blocked = blocked_changes(existing, account) | {change_signature(p) for p in reverted_changes(existing, account)}
+        chosen = propose(inputs, blocked, busy_paths(existing, account), slots, notes, api_key)
         written = write_pending(ws, account, chosen, now, taken, problems)
         existing += written
         sources = ", ".join(sorted({r.data["source"] for r in written})) or "-"
