@@ -312,7 +312,7 @@ def test_changes_since_last_week_and_followups_are_shown(world, tmp_path):
 def test_without_followups_the_page_says_what_will_appear(world):
     account = world.account_names()[0]
     html = (world.dashboard_dir / f"{account}.html").read_text()
-    assert "The analyzer has not checked any applied change yet" in html
+    assert "No applied changes to follow up yet" in html
     assert "This is the first analysis this page has seen" in html
 
 

@@ -59,7 +59,7 @@ def test_every_table_and_view_is_described(world):
 
 
 # empty until a change has been applied and followed up: test_the_followups_query_answers_after_an_apply
-AFTER_APPLY = {"followups"}
+AFTER_APPLY = {"what_we_changed"}
 
 
 def test_every_canned_query_answers_for_one_account(world):
@@ -227,7 +227,7 @@ def test_the_followups_query_answers_after_an_apply(world, tmp_path):
     shutil.move(pending[0], ws.rec_dir("approved") / pending[0].name)
     assert not apply_workspace(ws, datetime(2026, 11, 23, 12, tzinfo=timezone.utc)).lines
     assert not analyze_workspace(ws, quiet=True).lines
-    path = f"/{DATABASE}/followups.json?account={account}&_shape=array"
+    path = f"/{DATABASE}/what_we_changed.json?account={account}&_shape=array"
     status, body = get_all(ws, [path])[path]
     rows = json.loads(body)
     assert status == 200 and [r["recommendation"] for r in rows] == [pending[0].stem]

@@ -211,7 +211,7 @@ def test_the_loop_finds_the_best_format_and_reverts_the_change_that_hurt(planted
 def test_followups_reach_the_table_the_canned_query_and_the_report(planted_run):
     run, ws = planted_run
     followups = read_insights(ws.insights_path("simmom"))["followups"]
-    rows = run_query(open_db(ws.db_path), "followups", "simmom")
+    rows = run_query(open_db(ws.db_path), "what_we_changed", "simmom")
     assert [r[rows.columns.index("recommendation")] for r in rows.rows] == [f["recommendation"] for f in followups]
     assert {r[rows.columns.index("status")] for r in rows.rows} == {f["status"] for f in followups}
     console = Console(file=io.StringIO(), width=200)
