@@ -420,7 +420,8 @@ def run_input_handles(fake: FakeApify, actor: str) -> list[str]:
 
 # --- make daily, end to end -----------------------------------------------------------------
 def latest_items(ws: Workspace, platform: str, account: str) -> list[dict]:
-    return read_json(sorted((ws.raw_dir / platform / account).glob("*.json.gz"))[-1])["items"]
+    """The items of the account's newest envelope (.json from the demo, or .json.gz from a scrape)."""
+    return read_json([p for p in ws.raw_files() if (p.parent.parent.name, p.parent.name) == (platform, account)][-1])["items"]
 
 
 def make_daily(ws: Workspace, fake: FakeApify) -> subprocess.CompletedProcess:
