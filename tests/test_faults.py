@@ -2,6 +2,7 @@
 through the real step or `make` target, and checks that nothing already stored is lost."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -254,17 +255,20 @@ def test_disk_full_while_writing_an_envelope_writes_no_partial_file(tmp_path):
         env = {"APIFY_TOKEN": TOKEN, "APIFY_API_BASE_URL": fake.url}
         run_step("scrape", ws.root, env=env)
         before = contents(ws.raw_dir)
-        [tiktok_size] = [len(data) for name, data in before.items() if name.startswith("tiktok/")]
+        sizes = {name.split("/")[0]: len(data) for name, data in before.items()}
+        small, large = sorted(sizes, key=sizes.get)  # gzipped, the 30 alike TikTok items are the smaller file
         time.sleep(1.1)  # the next scrape gets its own stamp
-        result = run_with_full_disk("scrape", ws, max_bytes=tiktok_size // 2, env=env)
+        result = run_with_full_disk("scrape", ws, max_bytes=(sizes[small] + sizes[large]) // 2, env=env)
     assert result.returncode == 1
     [line] = [l for l in result.stderr.splitlines() if l.startswith("scrape: error:")]
-    assert "data/raw/tiktok/alpha/" in line and "cannot write (File too large)" in line
+    assert f"data/raw/{large}/alpha/" in line and "cannot write (File too large)" in line
     after = contents(ws.raw_dir)
     assert {name: data for name, data in after.items() if name in before} == before
     new = set(after) - set(before)
-    assert [name.split("/")[0] for name in new] == ["instagram"]  # the small one fitted; no partial file
-    json.loads(after[new.pop()])
+    assert [name.split("/")[0] for name in new] == [small]  # the small one fitted; no partial file
+    [written] = new
+    assert written.endswith(".json.gz")  # scrape writes its envelopes gzipped, whole
+    json.loads(gzip.decompress(after[written]))
 
 
 # --- recommendation files that name the wrong account ---------------------------------------------

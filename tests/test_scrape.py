@@ -16,7 +16,7 @@ from scripts.core.files import read_json
 from scripts.sources.apify_runs import load_settings
 from scripts.core.db import open_db
 from scripts.dev.demo import build_workspace
-from scripts.core.workspace import PROJECT_DIR, Workspace, raw_stamp
+from scripts.core.workspace import PROJECT_DIR, Workspace
 from tests.conftest import DEMO_END, run_step
 from tests.fake_apify import (FakeApify, instagram_items, instagram_post_scraper, instagram_profile_record,
                               instagram_profile_scraper, instagram_reel_scraper, real_items, tiktok_items,
@@ -420,8 +420,8 @@ def run_input_handles(fake: FakeApify, actor: str) -> list[str]:
 
 # --- make daily, end to end -----------------------------------------------------------------
 def latest_items(ws: Workspace, platform: str, account: str) -> list[dict]:
-    """The items of the newest envelope, stored plain (the demo world) or gzipped (scrape)."""
-    return read_json(max((ws.raw_dir / platform / account).glob("*.json*"), key=lambda p: raw_stamp(p)))["items"]
+    """The items of the account's newest envelope (.json from the demo, or .json.gz from a scrape)."""
+    return read_json([p for p in ws.raw_files() if (p.parent.parent.name, p.parent.name) == (platform, account)][-1])["items"]
 
 
 def make_daily(ws: Workspace, fake: FakeApify) -> subprocess.CompletedProcess:
