@@ -93,6 +93,16 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] not in ("Z", "X")
 
 
+def group_gone(pgid: int, deadline: float) -> None:
+    """Wait until no live process of the group is left (a killed worker still holding the
+    pipeline lock's descriptor would make the rerun stop at the lock)."""
+    def members() -> bool:
+        return any(entry.name.isdigit() and (fields := _stat_fields(entry.name)) is not None
+                   and fields[0] not in ("Z", "X") and int(fields[2]) == pgid for entry in os.scandir("/proc"))
+    while members() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def step_pid(pgid: int, step: str) -> int | None:
     """The live `python -m scripts.<step>` process of process group pgid, if there is one (the
     `bash -c '... scripts.<step> ...'` around it has the name inside one argument, not as two)."""
@@ -194,6 +204,8 @@ def watch_make(target: str, root: Path, step: str, markers: tuple[str, ...], *, 
                     time.sleep(poll)
                 watched.ended = time.monotonic()
             proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            if watched.killed == "group":  # make is reaped first; its children may still be exiting
+                group_gone(proc.pid, deadline)
         finally:
             if proc.poll() is None:  # a hung run: end it and its group, the test then fails
                 os.killpg(proc.pid, signal.SIGKILL)
