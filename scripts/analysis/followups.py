@@ -260,9 +260,13 @@ class Fit:
 
 
 def fit_change(posts: PlatformPosts, values: np.ndarray, lever: str, level: str, before: np.ndarray,
-               after: np.ndarray, adjust: bool = True, weights: np.ndarray | None = None) -> Fit:
+               after: np.ndarray, adjust: bool = True, weights: np.ndarray | None = None,
+               times: np.ndarray | None = None) -> Fit:
     """The follow-up model on one platform's day-7 posts (see the module docstring); weights:
-    per-post least-squares weights (the inverse propensities of randomised format picks)."""
+    per-post least-squares weights (the inverse propensities of randomised format picks); times:
+    the posts' publishing times (UTC seconds), for a smooth trend over time. Without the trend, a
+    lever the generator uses more and more (a format Thompson sampling comes to favour) would take
+    credit for an account's growth: its posts are the later ones."""
     labels = lever_labels(posts)
     y = np.log1p(values)
     w = np.ones(len(y)) if weights is None else np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
@@ -273,13 +277,13 @@ def fit_change(posts: PlatformPosts, values: np.ndarray, lever: str, level: str,
         full &= labels[name] != None  # noqa: E711
     fit = sd = None
     if adjust and full.sum() > 0:
-        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, full, others, w)
+        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, full, others, w, times)
         if fit is None or fit.df < MIN_DF:
             fit = None
         else:
             use = full
     if fit is None:
-        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, use, [], w)
+        fit, sd = _fit(y, labels, posts.hook_score, lever, level, after, use, [], w, times)
         others = []
     is_lever = (labels[lever] == level) & use
     counts = dict(n_before=int((use & before).sum()), n_after=int((use & after).sum()),
@@ -291,9 +295,9 @@ def fit_change(posts: PlatformPosts, values: np.ndarray, lever: str, level: str,
                adjusted=others + (["hook_score"] if others else []), **counts)
 
 
-def _fit(y, labels, hook_score, lever, level, after, use, others, w):
-    """Columns: 1, after, lever, lever x after, then the other levers' levels (reference coded);
-    weighted least squares with w scaled to mean 1."""
+def _fit(y, labels, hook_score, lever, level, after, use, others, w, times=None):
+    """Columns: 1, after, lever, lever x after, then the other levers' levels (reference coded), and
+    a quadratic trend in time when times are given; weighted least squares with w scaled to mean 1."""
     if use.sum() < 5:
         return None, None
     is_lever = (labels[lever][use] == level).astype(float)
@@ -306,6 +310,9 @@ def _fit(y, labels, hook_score, lever, level, after, use, others, w):
     if others:
         score = hook_score[use]
         columns.append(score - score.mean())
+    if times is not None and np.isfinite(times[use]).all() and np.ptp(times[use]) > 0:
+        t = (times[use] - times[use].mean()) / np.ptp(times[use])
+        columns += [t, t ** 2 - (t ** 2).mean()]
     x = np.column_stack(columns)
     if x.shape[0] <= x.shape[1]:
         return None, None
@@ -480,7 +487,7 @@ def followup(change: Applied, platforms: dict, made: dict, platforms_by: dict, t
     # a format the generator picked at random (Thompson sampling) is weighted by 1/propensity: an
     # arm that looked bad early is sampled less, so unweighted arm means are biased
     weights = np.array([1 / (picks or {}).get(pid, 1.0) for pid in posts.post_id]) if lever[0] == "format" else None
-    fit = fit_change(posts, values, lever[0], lever[1], before, after, weights=weights)
+    fit = fit_change(posts, values, lever[0], lever[1], before, after, weights=weights, times=published)
     status, needed = verdict(fit, lever[2], base["expected"])
     effect, ci = _ratio(fit.after)
     did, did_ci = _ratio(fit.did)

@@ -11,6 +11,7 @@ days older than the current insights, or else the oldest earlier one.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from dataclasses import dataclass
 from datetime import timedelta
@@ -68,6 +69,9 @@ FIELD_WORDS = {"format_weights": "format weight", "optimal_slide_count": "slides
                "save_vs_share": "save-or-share goal", "posting_windows": "posting hours"}
 
 
+_HOURS = re.compile(r"\{'start_hour': (\d+), 'end_hour': (\d+)\}")
+
+
 def change_words(line: str) -> str:
     """One line of describe_patch ('format_weights/step_guide: 1.0 -> 1.6') in words
     ('format weight of step-by-step guides: 1.0 -> 1.6'); 'null' reads 'not set'."""
@@ -77,6 +81,7 @@ def change_words(line: str) -> str:
             rest = where[len(field):].lstrip("/")
             where = FIELD_WORDS[field] + (f" of {level_words(rest)}" if rest else "")
             break
+    what = _HOURS.sub(lambda m: f"{int(m[1]):02d}:00–{int(m[2]):02d}:59", what)   # a posting window
     return f"{where}: {what.replace('null', 'not set')}" if what else where
 
 
