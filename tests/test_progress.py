@@ -7,7 +7,6 @@ import os
 import pty
 import subprocess
 import sys
-import time
 
 from rich.console import Console
 

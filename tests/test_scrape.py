@@ -1,7 +1,6 @@
 """scripts.scrape run for real (subprocess, real apify-client over HTTP) against tests/fake_apify.py."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time

@@ -281,21 +281,6 @@ def test_contrast_in_a_one_lever_model_is_the_pooled_two_sample_t_test():
     assert flipped.value == pytest.approx(-estimate.value) and flipped.p == pytest.approx(estimate.p)
 
 
-def test_block_test_is_the_one_way_anova():
-    rng = np.random.default_rng(12)
-    groups = [rng.normal(mu, 1, n) for mu, n in ((0, 20), (0.5, 25), (0.2, 30))]
-    y = np.concatenate(groups)
-    level = np.repeat([0, 1, 2], [20, 25, 30])
-    x = np.column_stack([np.ones(75), level == 1, level == 2]).astype(float)
-    fit = stats.least_squares(x, y)
-    # the one-way ANOVA F statistic, between-group over within-group mean squares, on (2, 72) df
-    between = sum(len(g) * (g.mean() - y.mean()) ** 2 for g in groups) / 2
-    within = sum(((g - g.mean()) ** 2).sum() for g in groups) / 72
-    assert fit.df == 72
-    assert stats.block_test(fit, [1, 2]) == pytest.approx(f_distribution.sf(between / within, 2, 72))
-    assert stats.block_test(fit, []) is None
-
-
 def test_least_squares_needs_residual_degrees_of_freedom():
     x = np.column_stack([np.ones(3), [0.0, 1, 2], [1.0, 0, 1]])
     assert stats.least_squares(x, np.array([1.0, 2, 4])) is None

@@ -14,7 +14,7 @@ from scripts.analysis import stats
 from scripts.analysis.data import PUBLISHED_INTERACTIONS, PRIMARY_METRIC, PlatformPosts
 from scipy import special
 
-from scripts.analysis.findings import Candidate, evidence_words, lever_claim, pct, ratio_claim, times
+from scripts.analysis.findings import Candidate, evidence_words, lever_claim, pct, times
 from scripts.analysis.levers import PAIR_ALPHA, SLIDE_CUTS, Evidence, lever_metrics, slide_cuts
 from scripts.analysis.model import DAYPARTS, LeverModel, daypart_name, dayparts
 from scripts.store.classify import CTAS, HOOK_STYLES
@@ -59,27 +59,6 @@ def levels(labels: np.ndarray, vocabulary: tuple[str, ...] = ()) -> list[str]:
 
 def daypart_words(part: tuple[int, int]) -> str:
     return f"{part[0]:02d}:00–{part[1]:02d}:59 local time"
-
-
-def compare(posts: PlatformPosts, in_group: np.ndarray, out_group: np.ndarray, *, dimension: str, what: str,
-            subject: dict, names: tuple[str, str], words: tuple[str, str], keep: str = "always",
-            values: np.ndarray | None = None, metric: str | None = None, metric_text: str | None = None,
-            kind: str = "ratio") -> Candidate | None:
-    """One group against another on a metric (default: the platform's day-7 primary metric)."""
-    values = posts.primary if values is None else values
-    known = np.isfinite(values)
-    metric = metric or metric_name(posts.platform)
-    fid = f"{dimension}/{posts.platform}/{metric}/{what}"
-    result = stats.compare_groups(values[in_group & known], values[out_group & known], fid, kind)
-    if result is None:
-        return None
-    return Candidate(
-        id=fid, dimension=dimension, platform=posts.platform, metric=metric,
-        groups=[{"name": names[0], "n": result.n_a}, {"name": names[1], "n": result.n_b}], subject=subject,
-        claim=ratio_claim(words[0], words[1], metric_text or metric_words(posts.platform)),
-        effect=result.effect, effect_kind="ratio_of_medians" if kind == "ratio" else "difference_of_medians",
-        ci=result.ci, p=result.p, null_value=1.0 if kind == "ratio" else 0.0, keep=keep,
-        details={"median": result.median_a, "median_rest": result.median_b})
 
 
 def sidak(p: float, choices: int) -> float:

@@ -195,18 +195,6 @@ def evidence_words(q: float | None, ci: tuple | None, fmt: Callable = times) -> 
     return "; ".join(parts)
 
 
-def ratio_claim(subject: str, rest: str, metric: str) -> Callable:
-    """'<subject> get 2.1x the <metric> of <rest> (median a vs b; n vs m posts; CI; q).'"""
-    def claim(c: Candidate, direction: str, q: float | None) -> str:
-        d = c.details
-        numbers = (f"median {num(d['median'])} vs {num(d['median_rest'])}; "
-                   f"{c.groups[0]['n']} vs {c.groups[1]['n']} posts; {evidence_words(q, c.ci)}")
-        if direction == "none":
-            return f"No clear difference: {subject} got {times(c.effect)} the {metric} of {rest} ({numbers})."
-        return f"{subject[:1].upper()}{subject[1:]} get {times(c.effect)} the {metric} of {rest} ({numbers})."
-    return claim
-
-
 def lever_claim(subject: str, rest: str, metric: str, adjusted: bool, test: str = "") -> Callable:
     """'<subject> get 2.1x the <metric> of <rest>, other things equal (raw medians a vs b; n vs m
     posts; CI; [test;] q).' A low-confidence effect 'may' be there; an effect that only reflects

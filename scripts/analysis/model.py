@@ -175,13 +175,6 @@ class LeverModel:
                     weights[column] += sign * self.count(lever, {level}) / total
         return stats.contrast(fit, weights)
 
-    def lever_test(self, lever: str) -> float | None:
-        """p of the F test that the lever's levels do not differ at all (everything else fixed)."""
-        fit, position = self._fit_for(lever)
-        if fit is None:
-            return None
-        return stats.block_test(fit, [column for (name, _), column in position.items() if name == lever])
-
     def sizable(self, lever: str) -> list[str]:
         """The levels with enough posts to take part in a comparison's baseline."""
         return [level for level, n in zip(self.levels[lever], self.counts[lever]) if n >= MIN_LEVEL_POSTS]

@@ -16,7 +16,7 @@ it is defined):
 - the Woolf interval of an odds ratio with the Haldane +0.5 correction;
 - Cochran's Q statistic and inverse-variance (fixed-effect) pooling;
 - the exact-distribution bootstrap of a median (scipy.stats.bootstrap is 30-100x slower here);
-- the covariance of least squares, its contrasts and Wald F statistics (numpy.linalg does the
+- the covariance of least squares and its contrasts (numpy.linalg does the
   algebra, scipy.special the t and F tails).
 Importing scipy.stats costs about 0.7 s of the analyzer's time budget (docs/analyze.md).
 """
@@ -325,19 +325,6 @@ def contrasts(fit: LinearFit, weights: np.ndarray) -> list[Estimate | None]:
         ps = 2 * special.stdtr(fit.df, -np.abs(values) / ses)
     return [Estimate(float(v), float(s), float(p), (float(v - h), float(v + h))) if ok and s > 0 else None
             for v, s, p, h, ok in zip(values, ses, ps, half, estimable)]
-
-
-def block_test(fit: LinearFit, columns: list[int]) -> float | None:
-    """Wald F test (p, scipy.stats.f) that a block of coefficients (one factor's levels) is all zero."""
-    if not columns:
-        return None
-    b = fit.beta[columns]
-    covariance = fit.cov[np.ix_(columns, columns)]
-    rank = int(np.linalg.matrix_rank(covariance))
-    if rank == 0:
-        return None
-    statistic = float(b @ np.linalg.pinv(covariance) @ b) / rank
-    return float(special.fdtrc(rank, fit.df, statistic))  # f.sf, the same kernel
 
 
 def fixed_effect(estimates: list[Estimate]) -> Estimate | None:

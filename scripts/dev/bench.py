@@ -164,10 +164,10 @@ def sub_world(big: Workspace, root: Path, accounts: int) -> Workspace:
     names = big.account_names()[:accounts]
     for name in names:
         shutil.copytree(big.account_dir(name), ws.account_dir(name), copy_function=os.link)
-        for platform in PLATFORMS:
-            source = big.raw_dir / platform / name
+        for network in PLATFORMS:   # not "platform": that is the module the results' machine facts use
+            source = big.raw_dir / network / name
             if source.is_dir():
-                shutil.copytree(source, ws.raw_dir / platform / name, copy_function=os.link)
+                shutil.copytree(source, ws.raw_dir / network / name, copy_function=os.link)
     for state in REC_STATES:
         ws.rec_dir(state).mkdir(parents=True, exist_ok=True)
     return ws

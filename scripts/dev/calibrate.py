@@ -19,7 +19,6 @@ proposal at medium or better.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from datetime import date, datetime, time, timedelta, timezone
