@@ -22,7 +22,7 @@ from tests.conftest import build_demo, run_step
 
 SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
 RANK = {"low": 0, "medium": 1, "high": 2}
-NULL_SEEDS = (1, 2, 3, 4)
+NULL_SEEDS = (1, 2)   # through the real chain; the in-process null worlds are tests/test_calibrate.py
 # the planted test's size: ~20-35 posts per group per account, as in the SPEC's "2x on ~30 posts"
 PLANTED_DAYS, PLANTED_ACCOUNTS = 120, 4
 # the null worlds keep the per-account size and pool two accounts (four seeds, kept fast)
@@ -43,7 +43,7 @@ def planted(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def null_worlds(tmp_path_factory):
-    """Four worlds with no real differences; built side by side (each step is its own process)."""
+    """Worlds with no real differences; built side by side (each step is its own process)."""
     base = tmp_path_factory.mktemp("null")
 
     def build(seed: int) -> dict[str, dict]:
