@@ -25,7 +25,7 @@ RANK = {"low": 0, "medium": 1, "high": 2}
 NULL_SEEDS = (1, 2)   # through the real chain; the in-process null worlds are tests/test_calibrate.py
 # the planted test's size: ~20-35 posts per group per account, as in the SPEC's "2x on ~30 posts"
 PLANTED_DAYS, PLANTED_ACCOUNTS = 120, 4
-# the null worlds keep the per-account size and pool two accounts (four seeds, kept fast)
+# the null worlds keep the per-account size and pool two accounts (two seeds, kept fast)
 NULL_DAYS, NULL_ACCOUNTS = 120, 2
 
 
