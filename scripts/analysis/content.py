@@ -90,8 +90,8 @@ def lever_candidate(ev: Evidence, model: LeverModel, lever: str, level: str, *, 
     guard_p, helper = (None, None) if family == SLIDE_CUTS else ev.guard(key, level, higher)
     p = sidak(max(min(1.0, 2 * post.lfsr), guard_p or 0.0), choices)
     apart = guard_p is None or guard_p < PAIR_ALPHA
-    inside = {level} if family is None else slide_cuts(model)[int(level)][0]
-    outside = (set(model.sizable(lever)) - {level}) if family is None else slide_cuts(model)[int(level)][1]
+    inside, outside = ({level}, set(model.sizable(lever)) - {level}) if family is None \
+        else slide_cuts(model)[int(level)]
     median, median_rest = model.medians(lever, inside, outside)
     adjusted = model.adjusted_for(lever)
     own_ci = (own.value - stats.z_quantile() * own.se, own.value + stats.z_quantile() * own.se)

@@ -187,15 +187,14 @@ class LeverModel:
         return weights
 
     def all_versus_others(self, lever: str) -> dict[tuple[str, str | None], stats.Estimate | None]:
-        """versus_others for every sizable level, alone and with each other level left out, from one
-        matrix product: (level, left out or None) -> estimate."""
+        """Every sizable level against the unweighted mean of the lever's other sizable levels, alone
+        and with each other level left out, everything else held fixed, from one matrix product:
+        (level, left out or None) -> log-scale estimate (None where the data cannot tell them apart)."""
         fit, position = self._fit_for(lever)
         sizable = self.sizable(lever)
         if fit is None or len(sizable) < 2:
             return {}
-        columns = np.array([self._level_weights(lever, position, level) for level in sizable])
-        columns = np.column_stack([columns, np.zeros((len(sizable), len(fit.beta) - columns.shape[1]))]) \
-            if columns.shape[1] < len(fit.beta) else columns
+        columns = np.array([_padded(self._level_weights(lever, position, level), len(fit.beta)) for level in sizable])
         keys, rows = [], []
         for i, level in enumerate(sizable):
             for left_out in [None] + [other for other in sizable if other != level]:
@@ -203,27 +202,7 @@ class LeverModel:
                 if others:
                     keys.append((level, left_out))
                     rows.append(columns[i] - columns[others].mean(axis=0))
-        found = dict(zip(keys, stats.contrasts(fit, np.array(rows))))
-        for (level, left_out), estimate in found.items():
-            self._contrasts[("others", lever, level, left_out)] = estimate
-        return found
-
-    def versus_others(self, lever: str, level: str, leaving_out: str | None = None) -> stats.Estimate | None:
-        """Log-scale difference between a level and the unweighted mean of the lever's other sizable
-        levels (but `leaving_out`), everything else held fixed; None when there is no other level
-        or the data cannot tell them apart."""
-        key = ("others", lever, level, leaving_out)
-        if key not in self._contrasts:
-            fit, position = self._fit_for(lever)
-            others = [other for other in self.sizable(lever) if other not in (level, leaving_out)]
-            if fit is None or not others:
-                self._contrasts[key] = None
-            else:
-                weights = self._level_weights(lever, position, level)
-                for other in others:
-                    weights = weights - self._level_weights(lever, position, other) / len(others)
-                self._contrasts[key] = stats.contrast(fit, _padded(weights, len(fit.beta)))
-        return self._contrasts[key]
+        return dict(zip(keys, stats.contrasts(fit, np.array(rows))))
 
     def medians(self, lever: str, inside: set[str], outside: set[str]) -> tuple[float, float]:
         """Raw medians of the metric on each side (what the posts actually got)."""

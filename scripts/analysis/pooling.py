@@ -98,7 +98,7 @@ class Shrunk:
 @dataclass(frozen=True)
 class Family:
     """A lever family pooled: per account and level the shrunk estimate, per level the common one;
-    tau_median is the median over the levels of each level's posterior median of tau."""
+    tau_median is the posterior median of the shared tau (0 when no level was pooled)."""
     by_account: dict[str, dict[str, Shrunk]]
     common: dict[str, Posterior]
     tau_median: float
@@ -156,10 +156,11 @@ def pool(estimates: dict[str, dict[str, Direct]]) -> Family:
             d = estimates[account].get(level)
             if d is not None and d.se > 0 and math.isfinite(d.value) and math.isfinite(d.se):
                 b[i, j], s2[i, j], known[i, j] = d.value, d.se ** 2, True
-    shared = _shared_tau_weights(_level_loglik(b, s2, known))
+    weights = _shared_tau_weights(_level_loglik(b, s2, known))
+    tau2 = TAU_GRID[:, None] ** 2
     by_account: dict[str, dict[str, Shrunk]] = {a: {} for a in accounts}
     common: dict[str, Posterior] = {}
-    tau_medians = []
+    pooled_any = False
     for j, level in enumerate(levels):
         rows = np.flatnonzero(known[:, j])
         if not len(rows):
@@ -169,9 +170,7 @@ def pool(estimates: dict[str, dict[str, Direct]]) -> Family:
                 by_account[accounts[i]][level] = _unpooled(estimates[accounts[i]][level], len(rows))
             common[level] = _fixed_effect(b[rows, j], s2[rows, j])
             continue
-        weights, taus = shared, TAU_GRID
-        tau2 = taus[:, None] ** 2
-        tau_medians.append(float(taus[min(np.searchsorted(np.cumsum(weights), 0.5), len(taus) - 1)]))
+        pooled_any = True
         v = s2[rows, j][None] + tau2                                 # (T, A_j)
         total = (1 / v).sum(axis=1)                                  # (T,)
         mu = (b[rows, j][None] / v).sum(axis=1) / total
@@ -186,4 +185,5 @@ def pool(estimates: dict[str, dict[str, Direct]]) -> Family:
             sds = np.sqrt((1 - shrink) * s2[i, j] + shrink ** 2 / total)
             by_account[accounts[i]][level] = Shrunk(Posterior(weights, means, sds), own,
                                                     float(weights @ shrink), len(rows))
-    return Family(by_account, common, float(np.median(tau_medians)) if tau_medians else 0.0)
+    tau_median = float(TAU_GRID[min(np.searchsorted(np.cumsum(weights), 0.5), len(TAU_GRID) - 1)])
+    return Family(by_account, common, tau_median if pooled_any else 0.0)

@@ -128,7 +128,8 @@ def vet(raw: dict, inputs: AccountInputs) -> dict:
     if category == REVERT:
         raise RecError("a revert is proposed only by a follow-up (scripts/proposals/reverts.py)")
     if not recommend_rules.supports_change(finding, inputs.platforms) and not _experiment(category, raw):
-        raise RecError(f"rests on a {finding.get('confidence')} finding about {finding.get('platform') or 'all platforms'}"
+        where = finding.get("platform") or "all platforms"
+        raise RecError(f"rests on a {finding.get('confidence')} finding about {where}"
                        f" (changes need a medium or better finding about a platform the account has)")
     ops = changing_ops(raw.get("patch"))
     problem = outside_fields_problem(category, ops)
@@ -153,7 +154,8 @@ def _experiment(category: str, raw: dict) -> bool:
     rest on an open question (its confidence stays that finding's)."""
     patch = raw.get("patch")
     return isinstance(patch, list) and bool(patch) and all(
-        isinstance(op, dict) and (op.get("op") == "test" or str(op.get("path", "")).startswith("/experiment_suggestions"))
+        isinstance(op, dict) and (op.get("op") == "test"
+                                  or str(op.get("path", "")).startswith("/experiment_suggestions"))
         for op in patch)
 
 
@@ -258,13 +260,15 @@ def rec_evidence(finding: dict) -> dict:
 
 def write_pending(ws: Workspace, account: str, chosen: list[dict], now, taken: set[str],
                   problems: Problems) -> list[RecFile]:
+    """The chosen proposals as pending files; account ALL for cross-account ones (their `patches`)."""
     written = []
     for rec in chosen:
         stem = file_stem(account, now.date().isoformat(), rec["category"], taken)
         taken.add(stem)
         data = {"id": stem, "account": account, "created_at": to_iso(now), "category": rec["category"],
                 "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
-                "evidence": rec_evidence(rec["finding"]), "patch": rec["patch"]}
+                "evidence": rec_evidence(rec["finding"])}
+        data.update({"patches": rec["patches"]} if "patches" in rec else {"patch": rec["patch"]})
         data["headline"] = proposal_headline(data, rec["finding"])[:400]  # the schema's cap
         path = ws.rec_dir("pending") / f"{stem}.json"
         try:
@@ -319,23 +323,9 @@ def propose_across(accounts: dict[str, AccountInputs], cross: list[dict], existi
 
 def write_across(ws: Workspace, accounts: dict[str, AccountInputs], cross: list[dict], existing: list[RecFile],
                  now, taken: set[str], problems: Problems) -> list[RecFile]:
-    written = []
-    for rec in propose_across(accounts, cross, existing, now):
-        stem = file_stem(ALL, now.date().isoformat(), rec["category"], taken)
-        taken.add(stem)
-        data = {"id": stem, "account": ALL, "created_at": to_iso(now), "category": rec["category"],
-                "confidence": rec["confidence"], "source": rec["source"], "insight": rec["insight"],
-                "evidence": rec_evidence(rec["finding"]), "patches": rec["patches"]}
-        data["headline"] = proposal_headline(data, rec["finding"])[:400]  # the schema's cap
-        path = ws.rec_dir("pending") / f"{stem}.json"
-        try:
-            validate_rec(data, path)
-            write_json_atomic(path, data)
-        except (RecError, WriteFailed) as exc:
-            problems.add(f"{path.relative_to(ws.root)}: not written ({exc})")
-            continue
-        written.append(RecFile(path, "pending", data))
-        print(f"recommend: all: {stem} for {', '.join(rec['patches'])} (one approval applies it to every one)")
+    written = write_pending(ws, ALL, propose_across(accounts, cross, existing, now), now, taken, problems)
+    for rec in written:
+        print(f"recommend: all: {rec.path.stem} for {', '.join(rec.patches)} (one approval applies it to every one)")
     return written
 
 
