@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from scripts.analysis.data import PlatformPosts
-from scripts.analysis.followups import fit_change, lever_of, verdict
+from scripts.analysis.followups import Applied, fit_change, followup_claim, lever_of, verdict
 from scripts.core.db import open_db
 from scripts.core.files import read_json, write_json_atomic
 from scripts.core.workspace import Workspace
@@ -119,6 +119,21 @@ def test_no_change_needs_enough_posts_and_rules_out_the_promised_effect():
     assert status == "waiting" and needed > 0 and fit.n_after == 30
 
 
+def test_a_follow_up_that_leans_one_way_waits_for_the_weekly_read_test_and_says_how_long():
+    # 1.3x since the change: one 95 % look would call it, the weekly-read test needs more posts
+    leaning = [(v, fit) for v, fit in (planted_verdict(seed, 240, 1.3) for seed in range(20))
+               if fit.after.ci[0] > 0]
+    assert leaning, "no seed whose one-look interval excludes 1: the check below would be vacuous"
+    (status, needed), fit = leaning[0]
+    assert status == "waiting" and needed > 0
+    change = Applied("acc--2026-01-05--format_weight", "acc", "format_weight",
+                     datetime(2026, 1, 5, tzinfo=timezone.utc), [], {})
+    claim = followup_claim(change, ("format", "step_guide", 1), status, fit, "day-7 views", needed, None)
+    assert "Leaning that way, but not clear yet" in claim and f"about {needed} more posts" in claim
+    # the same difference with ten times the posts is decided
+    assert planted_verdict(1, 2400, 1.3)[0] == ("worked", 0)
+
+
 def test_a_change_that_made_no_difference_is_almost_never_called_worked_or_hurt():
     calls = Counter(planted_verdict(100 + i, 240, 1.0)[0][0] for i in range(150))
     # p < 0.01 each way: about 1 in 100 null follow-ups gets a verdict either way at one look
@@ -191,7 +206,7 @@ def test_beliefs_step_writes_valid_contexts_and_one_broken_context_stops_only_it
 @pytest.fixture(scope="module")
 def planted_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("sim") / "planted"
-    return simulate(root, "planted", seed=1, weeks=10, accounts=1), Workspace(root)
+    return simulate(root, "planted", seed=1, weeks=12, accounts=1), Workspace(root)
 
 
 def test_the_loop_finds_the_best_format_and_reverts_the_change_that_hurt(planted_run):
@@ -203,9 +218,17 @@ def test_the_loop_finds_the_best_format_and_reverts_the_change_that_hurt(planted
               if f["lever"] == {"hook_style": "number_specific"} and f["category"] == "hook_style"]
     assert hook["status"] == "hurt" and hook["confidence"] == "medium" and hook["effect"] < 1 < hook["before_effect"]
     assert "caused" not in hook["claim"] and "looks like it hurt" in hook["claim"]
-    revert = [r for r in read_states(ws)[0] if r.data.get("reverts") == hook["recommendation"]]
-    assert len(revert) == 1 and revert[0].data["category"] == "revert"
-    assert {"op": "replace", "path": "/hook_insights/best_styles", "value": []} in revert[0].data["patch"]
+    [revert] = [r for r in read_states(ws, ("pending", "approved", "applied"))[0]
+                if r.data.get("reverts") == hook["recommendation"]]
+    assert revert.data["category"] == "revert"
+    # the revert puts back what the change replaced, where nothing since has already done so (here a
+    # later failure_pattern change may have moved the style from best to worst before the verdict)
+    [change] = [r for r in read_states(ws, ("applied",))[0] if r.data["id"] == hook["recommendation"]]
+    replaced = {op["path"]: op["value"] for op in change.data["patch"] if op["op"] == "test"}
+    restores = [op for op in revert.data["patch"] if op["op"] == "replace"]
+    assert restores and all(replaced[op["path"]] == op["value"] for op in restores), revert.data["patch"]
+    final = read_json(ws.context_path("simmom"))["hook_insights"]
+    assert "number_specific" not in final["best_styles"] and not final["reference_hooks"]
 
 
 def test_followups_reach_the_table_the_canned_query_and_the_report(planted_run):

@@ -281,6 +281,51 @@ def test_contrast_in_a_one_lever_model_is_the_pooled_two_sample_t_test():
     assert flipped.value == pytest.approx(-estimate.value) and flipped.p == pytest.approx(estimate.p)
 
 
+def test_the_robust_covariance_is_the_textbook_hc3_sandwich_and_covers_under_unequal_noise():
+    rng = np.random.default_rng(5)
+    x = np.column_stack([np.ones(60), rng.normal(size=60), rng.random(60) < 0.3]).astype(float)
+    y = x @ np.array([1.0, 0.5, 0.0]) + rng.normal(size=60) * (0.2 + 2 * x[:, 2])
+    fit = stats.least_squares(x, y, robust=True)
+    bread = np.linalg.inv(x.T @ x)
+    hat = x @ bread @ x.T
+    e = y - hat @ y
+    hc3 = bread @ (x.T * (e / (1 - np.diag(hat))) ** 2) @ x @ bread
+    assert np.allclose(fit.cov, hc3) and not np.allclose(fit.cov, stats.least_squares(x, y).cov)
+    # inverse-propensity weights (1 to 20, as the generator's exploration floor allows) on pure noise:
+    # the sandwich interval of a weighted fit still holds 0 about 95% of the time, the classical one
+    # (which reads a weight as a precision) does not
+    covered = {True: [], False: []}
+    for _ in range(300):
+        group = (rng.random(120) < 0.5).astype(float)
+        weight = np.where(rng.random(120) < 0.15, 20.0, 1.0)
+        root = np.sqrt(weight / weight.mean())
+        design = np.column_stack([np.ones(120), group]) * root[:, None]
+        noise = rng.normal(size=120) * root
+        for robust in covered:
+            ci = stats.contrast(stats.least_squares(design, noise, robust=robust), np.array([0.0, 1.0])).ci
+            covered[robust].append(ci[0] <= 0 <= ci[1])
+    assert 0.91 <= np.mean(covered[True]) <= 0.99 and np.mean(covered[False]) < 0.88, covered
+
+
+def test_always_valid_p_holds_its_level_over_every_weekly_look_where_a_plain_p_does_not():
+    """Null sequences read after each of 26 weekly batches: the share of sequences in which the
+    decision rule ever fires. The always-valid p stays under its level over all the looks; a plain
+    p < 0.01 read every week fires several times as often as 1 %."""
+    rng = np.random.default_rng(8)
+    ever_valid = ever_plain = 0
+    runs = 2000
+    for _ in range(runs):
+        sums = np.cumsum(rng.normal(size=26) * np.sqrt(20))     # 20 posts a week, SD 1 each
+        n = 20 * np.arange(1, 27)
+        estimates = [stats.Estimate(s / k, 1 / math.sqrt(k), 0.0, (0.0, 0.0)) for s, k in zip(sums, n)]
+        ever_valid += any(stats.always_valid_p(e, 0.4) < 0.01 for e in estimates)
+        ever_plain += any(normal_two_sided_p(e.value / e.se) < 0.01 for e in estimates)
+    assert ever_valid / runs <= 0.01 and ever_plain / runs >= 0.03, (ever_valid, ever_plain)
+    # and it does decide on a real effect: 0.4 on the log scale (1.5x) with SE 0.1
+    assert stats.always_valid_p(stats.Estimate(0.4, 0.1, 0.0, (0.2, 0.6)), 0.4) < 0.01
+    assert stats.always_valid_p(stats.Estimate(0.0, 0.0, 1.0, (0.0, 0.0)), 0.4) == 1.0
+
+
 def test_least_squares_needs_residual_degrees_of_freedom():
     x = np.column_stack([np.ones(3), [0.0, 1, 2], [1.0, 0, 1]])
     assert stats.least_squares(x, np.array([1.0, 2, 4])) is None

@@ -19,11 +19,15 @@ One least-squares model per follow-up on the log of the finding's day-7 metric:
 
 Status, read in the change's direction (a favoured lever should do better than the rest, an
 avoided one worse):
-- hurt / worked: the lever is on the wrong / the promised side of "no difference", p < DECIDE_P
-  (stricter than 0.05 because the same follow-up is looked at every week);
+- hurt / worked: the lever is on the wrong / the promised side of "no difference", with an
+  always-valid p < DECIDE_P (a mixture SPRT, stats.always_valid_p: the same follow-up is looked at
+  every week, and a plain p read weekly crosses by chance several times as often). Its standard
+  error is the sandwich (HC3) one: the inverse-propensity weights of randomised picks are not
+  precisions;
 - no_change: enough posts (the interval is narrow enough to see MDE_RATIO at POWER) and the
   95 % interval holds "no difference" but excludes the effect the change was based on;
-- waiting: otherwise, with posts_needed = how many more posts since the change that takes.
+- waiting: otherwise, with posts_needed = how many more posts since the change until a MDE_RATIO
+  effect would be decided (worked / hurt) at POWER by the weekly-read test.
 Before/after is not randomised: confidence is at most medium, and the wording says "looks like".
 """
 from __future__ import annotations
@@ -39,6 +43,7 @@ import sqlite3
 import jsonschema
 import numpy as np
 from scipy import stats as sps
+from scipy.optimize import brentq
 
 from scripts.analysis import stats
 from scripts.analysis.beliefs import account_beliefs
@@ -53,7 +58,11 @@ from scripts.store.backfill import generated_time
 
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
 CI_LEVEL = 0.95
-DECIDE_P = 0.01          # worked / hurt need p below this (the follow-up is re-read weekly)
+# worked / hurt need an always-valid p below this, over all the weekly looks. Stricter than one
+# test's 0.01 because an account collects about one applied change a week, each followed at once:
+# at 0.001 each, 25 open follow-ups keep the chance of any false verdict near 2.5 % (Bonferroni),
+# and a 2x effect still clears it with about 40 posts on each side.
+DECIDE_P = 0.001
 MDE_RATIO = 1.5          # the smallest effect a follow-up must be able to see ...
 POWER = 0.8              # ... with this power at CI_LEVEL: sets "enough posts"
 MIN_AFTER = 10           # lever posts and other posts since the change, each, before any verdict
@@ -61,6 +70,17 @@ MIN_DF = 30              # residual df the adjusted model needs (as the lever mo
 PLANNING_SD = 0.7        # residual SD of log views assumed when there is nothing to estimate it from
 _Z = float(sps.norm.ppf(1 - (1 - CI_LEVEL) / 2))
 _NEEDED_SE = math.log(MDE_RATIO) / (_Z + float(sps.norm.ppf(POWER)))  # SE at which MDE_RATIO is seen
+
+
+def _decide_se() -> float:
+    """The standard error at which a MDE_RATIO effect gets an always-valid p below DECIDE_P with
+    POWER: the weekly-read test needs about three times the posts of one 95 % look."""
+    scale, shortfall = math.log(MDE_RATIO), float(sps.norm.ppf(POWER))
+    return float(brentq(lambda se: stats.mixture_log_ratio(scale - shortfall * se, se, scale) + math.log(DECIDE_P),
+                        1e-4, scale))
+
+
+_DECIDE_SE = _decide_se()
 WORDS = {"format": "{v} posts", "hook_style": "posts with a {v} hook", "content_pillar": "posts in the {v} pillar",
          "cta": "posts with the {v} CTA", "slides": "posts with {v} slides"}
 LIST_LEVERS = {"/hook_insights/best_styles": ("hook_style", 1), "/hook_insights/worst_styles": ("hook_style", -1),
@@ -317,7 +337,7 @@ def _fit(y, labels, hook_score, lever, level, after, use, others, w, times=None)
     if x.shape[0] <= x.shape[1]:
         return None, None
     root = np.sqrt(w[use] / w[use].mean())
-    fit = stats.least_squares(x * root[:, None], y[use] * root)
+    fit = stats.least_squares(x * root[:, None], y[use] * root, robust=True)
     if fit is None:
         return None, None
     residual = (y[use] - x @ fit.beta) * root
@@ -332,33 +352,35 @@ def _ratio(estimate: stats.Estimate | None) -> tuple[float | None, list[float] |
     return float(np.exp(estimate.value)), [float(np.exp(estimate.ci[0])), float(np.exp(estimate.ci[1]))]
 
 
-def posts_needed(fit: Fit) -> int | None:
-    """More posts since the change for an interval narrow enough to see MDE_RATIO at POWER: the SE
-    falls with the square root of the posts; with no estimate yet, planned from the residual SD
-    (or PLANNING_SD) and an even split of lever and other posts."""
+def posts_needed(fit: Fit, target_se: float) -> int:
+    """More posts since the change for a standard error of target_se: it falls with the square root
+    of the posts; with no estimate yet, planned from the residual SD (or PLANNING_SD) and an even
+    split of lever and other posts."""
     if fit.after is not None and fit.n_after:
-        ratio = (fit.after.se / _NEEDED_SE) ** 2
+        ratio = (fit.after.se / target_se) ** 2
         return max(0, math.ceil(fit.n_after * (ratio - 1)))
     sd = fit.sd or PLANNING_SD
-    total = math.ceil((sd / _NEEDED_SE) ** 2 / 0.25)
+    total = math.ceil((sd / target_se) ** 2 / 0.25)
     return max(0, total - fit.n_after)
 
 
 def verdict(fit: Fit, sign: int, expected: float | None) -> tuple[str, int | None]:
-    """(status, posts_needed); see the module docstring."""
-    needed = posts_needed(fit)
+    """(status, posts_needed); see the module docstring. posts_needed counts the posts until a
+    MDE_RATIO effect would be decided by the weekly-read test; no_change needs fewer (one 95 % look
+    that rules out the promised effect)."""
+    needed = posts_needed(fit, _DECIDE_SE)
     estimate = fit.after
     if fit.n_after >= MIN_AFTER and min(fit.n_lever_after, fit.n_other_after) == 0:
         return "waiting", None  # every post since is (or none is) the lever: nothing to compare with
     if estimate is None or min(fit.n_lever_after, fit.n_other_after) < MIN_AFTER:
-        return "waiting", max(needed or 0, MIN_AFTER - min(fit.n_lever_after, fit.n_other_after), 1)
+        return "waiting", max(needed, MIN_AFTER - min(fit.n_lever_after, fit.n_other_after), 1)
     value, low, high = sign * estimate.value, *sorted((sign * estimate.ci[0], sign * estimate.ci[1]))
-    if estimate.p < DECIDE_P:
+    if stats.always_valid_p(estimate, math.log(MDE_RATIO)) < DECIDE_P:
         return ("worked" if value > 0 else "hurt"), 0
     target = abs(math.log(expected)) if expected and expected > 0 and expected != 1 else math.log(MDE_RATIO)
-    if needed == 0 and low <= 0 <= high and high < target:
+    if posts_needed(fit, _NEEDED_SE) == 0 and low <= 0 <= high and high < target:
         return "no_change", 0
-    return "waiting", max(needed or 0, 1)
+    return "waiting", max(needed, 1)
 
 
 def followup_claim(change: Applied, lever: tuple[str, str, int], status: str, fit: Fit, metric_words: str,
@@ -389,7 +411,9 @@ def followup_claim(change: Applied, lever: tuple[str, str, int], status: str, fi
                                                        else "; a revert is proposed."),
              "no_change": "No clear difference, and the effect it was based on is ruled out: it did not do what it "
                           "promised.",
-             "waiting": f"Not clear yet: about {needed} more posts are needed."}[status]
+             "waiting": ("Leaning that way, but not clear yet: a follow-up read every week needs stronger "
+                         f"evidence than one look, about {needed} more posts." if stats.excludes(fit.after.ci, 0.0)
+                         else f"Not clear yet: about {needed} more posts are needed.")}[status]
     return text + (f" Control: {control_text}." if control_text else "")
 
 

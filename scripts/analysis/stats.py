@@ -16,8 +16,9 @@ it is defined):
 - the Woolf interval of an odds ratio with the Haldane +0.5 correction;
 - Cochran's Q statistic and inverse-variance (fixed-effect) pooling;
 - the exact-distribution bootstrap of a median (scipy.stats.bootstrap is 30-100x slower here);
-- the covariance of least squares and its contrasts (numpy.linalg does the
-  algebra, scipy.special the t and F tails).
+- the covariance of least squares (classical and HC3 sandwich) and its contrasts (numpy.linalg
+  does the algebra, scipy.special the t and F tails);
+- the always-valid p-value of a mixture SPRT (scipy has no sequential tests).
 Importing scipy.stats costs about 0.7 s of the analyzer's time budget (docs/analyze.md).
 """
 from __future__ import annotations
@@ -281,17 +282,29 @@ class Estimate:
     ci: tuple[float, float]
 
 
-def least_squares(x: np.ndarray, y: np.ndarray) -> LinearFit | None:
+def least_squares(x: np.ndarray, y: np.ndarray, robust: bool = False) -> LinearFit | None:
     """OLS (numpy.linalg.lstsq: the minimum-norm solution when columns are collinear) with the
     classical covariance s^2 pinv(X) pinv(X)' = s^2 (X'X)^+; None without residual degrees of
-    freedom."""
+    freedom. robust: the heteroskedasticity-consistent (sandwich) covariance HC3,
+    (X'X)^-1 X' diag(e^2 / (1 - h)^2) X (X'X)^-1 with h the leverages, written with the
+    pseudo-inverse; statsmodels' cov_type="HC3" is the same formula. It is the right one for weighted
+    least squares whose weights are not precisions (inverse propensities): the classical covariance
+    takes a heavily weighted post for a precise one, and HC1 (no leverage term) understates the error
+    when a few heavily weighted posts pull the fit toward themselves (Long & Ervin 2000,
+    "Using heteroscedasticity consistent standard errors in the linear regression model").
+    """
     beta, _, rank, _ = np.linalg.lstsq(x, y)
     df = len(y) - int(rank)
     if df < 1:
         return None
     inverse = np.linalg.pinv(x)
     residual = y - x @ beta
-    return LinearFit(beta, float(residual @ residual) / df * (inverse @ inverse.T), df, inverse @ x)
+    if robust:
+        leverage = np.minimum(np.einsum("ij,ji->i", x, inverse), 1 - 1e-9)
+        cov = (inverse * (residual / (1 - leverage)) ** 2) @ inverse.T
+    else:
+        cov = float(residual @ residual) / df * (inverse @ inverse.T)
+    return LinearFit(beta, cov, df, inverse @ x)
 
 
 @functools.lru_cache(maxsize=256)
@@ -325,6 +338,27 @@ def contrasts(fit: LinearFit, weights: np.ndarray) -> list[Estimate | None]:
         ps = 2 * special.stdtr(fit.df, -np.abs(values) / ses)
     return [Estimate(float(v), float(s), float(p), (float(v - h), float(v + h))) if ok and s > 0 else None
             for v, s, p, h, ok in zip(values, ses, ps, half, estimable)]
+
+
+def always_valid_p(estimate: Estimate, scale: float) -> float:
+    """The always-valid p-value of "no effect" for a normal estimate that is looked at again and
+    again as data arrive: the mixture sequential probability ratio test (mSPRT) with a N(0, scale^2)
+    mixing distribution on the effect, p = min(1, 1/Lambda), where
+        Lambda = sqrt(s^2 / (s^2 + scale^2)) exp(value^2 scale^2 / (2 s^2 (s^2 + scale^2))).
+    Deciding the first time p < alpha keeps the chance of any false decision, over every look, at
+    most alpha (Johari, Pekelis & Walsh 2017, "Always valid inference", KDD; Robbins 1970). A plain
+    p < alpha read every week would cross by chance in several times alpha of null sequences.
+    scale is the size of effect the test is most powerful near (on the estimate's scale)."""
+    if not estimate.se > 0:
+        return 1.0
+    log_ratio = mixture_log_ratio(estimate.value, estimate.se, scale)
+    return float(math.exp(-log_ratio)) if log_ratio > 0 else 1.0
+
+
+def mixture_log_ratio(value: float, se: float, scale: float) -> float:
+    """log Lambda of always_valid_p: the normal mixture likelihood ratio of an estimate against 0."""
+    s2, t2 = se ** 2, scale ** 2
+    return 0.5 * math.log(s2 / (s2 + t2)) + value ** 2 * t2 / (2 * s2 * (s2 + t2))
 
 
 def fixed_effect(estimates: list[Estimate]) -> Estimate | None:
