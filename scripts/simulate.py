@@ -3,7 +3,9 @@ import sys
 
 import click
 
-from scripts.dev.simulate import SEEDS, WEEKS, WORLDS, run_simulation
+from scripts.core.findings import CONFIDENCE_LEVELS
+
+from scripts.dev.simulate import APPROVE, SEEDS, WEEKS, WORLDS, run_simulation
 
 
 @click.command()
@@ -13,10 +15,15 @@ from scripts.dev.simulate import SEEDS, WEEKS, WORLDS, run_simulation
 @click.option("--weeks", default=WEEKS, show_default=True, help="Simulated weeks")
 @click.option("--accounts", default=2, show_default=True, type=click.IntRange(1, 2), help="Simulated accounts")
 @click.option("--worlds", default=",".join(WORLDS), show_default=True, help="planted, null or both")
-def cli(folder: str, seeds: str, weeks: int, accounts: int, worlds: str) -> None:
+@click.option("--approve", default=",".join(APPROVE), show_default=True,
+              help="The confidence levels the simulated person approves (the rest are rejected)")
+def cli(folder: str, seeds: str, weeks: int, accounts: int, worlds: str, approve: str) -> None:
     """Run the simulated generator and the real pipeline week by week; print the checks' table.
     Exit 0 when every check passed, 2 when one failed."""
-    sys.exit(run_simulation(folder, [int(s) for s in seeds.split(",")], weeks, accounts, worlds.split(",")))
+    levels = tuple(approve.split(","))
+    if not set(levels) <= set(CONFIDENCE_LEVELS):
+        raise click.BadParameter(f"{approve!r}: want levels among {', '.join(CONFIDENCE_LEVELS)}", param_hint="--approve")
+    sys.exit(run_simulation(folder, [int(s) for s in seeds.split(",")], weeks, accounts, worlds.split(","), levels))
 
 
 if __name__ == "__main__":

@@ -307,12 +307,13 @@ def _mark(ok: bool) -> str:
     return "pass" if ok else "FAIL"
 
 
-def simulate_all(root: Path, seeds=SEEDS, weeks: int = WEEKS, worlds=WORLDS, accounts: int = 2) -> tuple[str, bool]:
+def simulate_all(root: Path, seeds=SEEDS, weeks: int = WEEKS, worlds=WORLDS, accounts: int = 2,
+                 approve=APPROVE) -> tuple[str, bool]:
     """Every world x seed; (the markdown table, whether every check passed)."""
     runs = []
     for world in worlds:
         for seed in seeds:
-            runs.append(simulate(Path(root) / f"{world}-{seed}", world, seed, weeks, accounts))
+            runs.append(simulate(Path(root) / f"{world}-{seed}", world, seed, weeks, accounts, approve))
             print(table(runs[-1:]).splitlines()[-1], flush=True)
     ok = all((r.check_a() and r.check_b()) if r.world == "planted" else r.check_c() for r in runs)
     return table(runs), ok
@@ -323,9 +324,11 @@ def dump(run: Run) -> str:
                        "final_weights": run.final_weights}, indent=1, default=str)
 
 
-def run_simulation(folder, seeds=SEEDS, weeks: int = WEEKS, accounts: int = 2, worlds=WORLDS) -> int:
+def run_simulation(folder, seeds=SEEDS, weeks: int = WEEKS, accounts: int = 2, worlds=WORLDS,
+                   approve=APPROVE) -> int:
     """make simulate: every world x seed under folder; prints the table; 0 when every check passed."""
-    text, ok = simulate_all(Path(folder), seeds, weeks, worlds, accounts)
-    print(f"\nsimulate: {weeks} weeks, {accounts} account(s), seeds {', '.join(map(str, seeds))}\n\n{text}\n")
+    text, ok = simulate_all(Path(folder), seeds, weeks, worlds, accounts, approve)
+    print(f"\nsimulate: {weeks} weeks, {accounts} account(s), seeds {', '.join(map(str, seeds))}, "
+          f"approving {', '.join(approve)}\n\n{text}\n")
     print("simulate: every check passed" if ok else "simulate: a check FAILED")
     return 0 if ok else 2
