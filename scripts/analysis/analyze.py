@@ -1,9 +1,10 @@
 """make analyze: the ten analysis dimensions, per account and across accounts, into data/insights/.
 
 Writes data/insights/<account>.json for every account with a valid config and, last,
-data/insights/all.json (the cross-account findings). Every file is checked against schemas/insights.schema.json before it is written (atomically). One account that
-fails is reported and the others still get their files; the step then exits non-zero. Accounts are
-read and analyzed in worker processes, one per usable CPU; the files do not depend on how many.
+data/insights/all.json (the cross-account findings). Every file is checked against
+schemas/insights.schema.json before it is written (atomically). One account that fails is reported
+and the others still get their files; the step then exits non-zero. Accounts are read and analyzed
+in worker processes, one per usable CPU; the files do not depend on how many.
 
 Incremental (docs/analyze.md, "The phase-one cache"): phase one of an account (its data read and its
 models fitted) is kept in data/cache/analyze/<account>.pkl, keyed by a fingerprint of everything it
@@ -40,7 +41,7 @@ from scripts.analysis.portfolio import cross_account, exploration
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import WriteFailed, write_bytes_atomic, write_text_atomic
+from scripts.core.files import WriteFailed, read_bytes_bounded, write_bytes_atomic, write_text_atomic
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import to_iso, utc_now
@@ -170,6 +171,7 @@ def analyze_account(data: AccountData, config: AccountConfig, models: dict, ev: 
 # not load) is a miss: the account is read and modelled again and the entry rewritten. The cache
 # only ever saves time; what is in it never decides a result (the key covers every input).
 CACHE_MAGIC = b"account-analytics analyze phase-one cache v1\n"
+CACHE_MAX_BYTES = 256 * 2**20   # an account-year is about 0.6 MB
 # the code phase one runs, as Make's ANALYZE_SOURCES (mk/40-analyze.mk) plus the SQL behind the views
 CODE_GLOBS = ("scripts/analyze.py", "scripts/core/*.py", "scripts/sources/*.py", "scripts/store/*.py",
               "scripts/analysis/*.py")
@@ -217,7 +219,7 @@ def phase_one_key(db, ws: Workspace, account: str, code: str) -> str:
 def read_cache(path: Path, key: str, account: str) -> tuple | None:
     """The cached phase one of an account under this key, or None (a miss) whatever is wrong."""
     try:
-        blob = path.read_bytes()
+        blob = read_bytes_bounded(path, CACHE_MAX_BYTES)  # a regular file only, never a device
         if not blob.startswith(CACHE_MAGIC):
             return None
         digest, stored_key, payload = blob[len(CACHE_MAGIC):].split(b"\n", 2)
