@@ -14,7 +14,8 @@ all.html is written last: it is the Make target, so it only appears once every p
 
 A page whose inputs did not change since it was built is left as it is (docs/outputs.md): every page's
 inputs (its insights, the pending proposals it shows and the findings they cite, its history of earlier
-runs, its rows of every query, the list of accounts, the newest scrape, the output code and SQL) are
+runs, its rows of every query, the list of accounts, its account's newest scrape (all.html: the newest
+of all), the output code and SQL) are
 fingerprinted into data/cache/dashboard/manifest.json when it is written. Only the clock ("page
 built") is no input: an unchanged page keeps the time it was built.
 
@@ -392,7 +393,11 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
               "data_through": local_day(db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0]) if db else "-"}
     # the clock is no input of a page (an unchanged page keeps the time it was built); the bundle is
     # its vl-convert version, in the code's fingerprint
-    shared = [code_fingerprint(), {k: v for k, v in common.items() if k not in ("generated_at", "percent")}]
+    shared = [code_fingerprint(), {k: v for k, v in common.items() if k not in ("generated_at", "percent",
+                                                                                "data_through")}]
+    # an account's page says how recent its own data is: another account's new scrape is no news
+    # there (and a page whose account's scrapes stopped shows it); all.html the newest of all
+    through = dict(db.execute("SELECT account_name, max(scraped_at) FROM raw_files GROUP BY 1")) if db else {}
     data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None
     recs = pending_recs(ws, None, problems)
     cross_insights = read_insights_file(ws.all_insights_path, problems)
@@ -406,14 +411,16 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
         if data is not None:
             mine = [r for r in recs if account in r.patches]   # its own files and the cross-account ones
             cited = {(r.data.get("evidence") or {}).get("finding") for r in mine}
-            inputs = fingerprint(shared, account, insights, rec_inputs(mine), [f for f in cross if f["id"] in cited],
-                                 runs, {name: data[name].get(account, []) for name in ACCOUNT_QUERIES})
+            own = {"data_through": local_day(through[account]) if through.get(account) else common["data_through"]}
+            inputs = fingerprint(shared, own, account, insights, rec_inputs(mine),
+                                 [f for f in cross if f["id"] in cited], runs,
+                                 {name: data[name].get(account, []) for name in ACCOUNT_QUERIES})
             if not pages.up_to_date(f"{account}.html", inputs):
                 bundle = bundle or vega_bundle()
-                pages.write(f"{account}.html", inputs,
-                            account_html(account, data, insights, mine, cross, runs, {**common, "bundle": bundle}))
+                pages.write(f"{account}.html", inputs, account_html(account, data, insights, mine, cross, runs,
+                                                                    {**common, **own, "bundle": bundle}))
     empty = {name: {} for name in ALL_QUERIES}
-    inputs = fingerprint(shared, cross_insights, per_account, rec_inputs(recs), has_data,
+    inputs = fingerprint(shared, common["data_through"], cross_insights, per_account, rec_inputs(recs), has_data,
                          {name: (data or empty)[name] for name in ALL_QUERIES})
     if not pages.up_to_date("all.html", inputs):
         bundle = bundle or vega_bundle()
