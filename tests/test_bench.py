@@ -24,7 +24,8 @@ def test_bench_measures_every_step_at_every_scale_and_writes_results(tmp_path):
     assert results["world"] == world_params(2, 6, 7) and results["generate"]["exit_code"] == 0
     small, big = results["scales"]
     assert [r["name"] for r in small["runs"]] == STEPS  # the make weekly pair only on the largest world
-    assert [r["name"] for r in big["runs"]] == STEPS + ["make_weekly", "noop_weekly"]
+    assert [r["name"] for r in big["runs"]] == STEPS + ["make_weekly", "noop_weekly", "daily_one_scrape_incremental",
+                                                         "incremental_weekly", "daily_one_scrape_full", "full_weekly"]
     assert small["raw"]["files"] == 1 * 2 * 6 and big["raw"]["files"] == 2 * 2 * 6
     assert 0 < small["raw"]["items"] < big["raw"]["items"] and 0 < small["raw"]["posts"] < big["raw"]["posts"]
     for run in small["runs"] + big["runs"] + results["compressed"]["runs"]:
@@ -34,12 +35,18 @@ def test_bench_measures_every_step_at_every_scale_and_writes_results(tmp_path):
     assert results["compressed"]["raw"]["gz_files"] == big["raw"]["files"] and results["compressed"]["ratio"] > 1
     assert set(results["growth"]) == set(STEPS)
     assert all(isinstance(g["time_k"], float) and isinstance(g["memory_k"], float) for g in results["growth"].values())
-    assert len(results["targets"]) == 10 and all(t["value"] is not None for t in results["targets"])
+    assert len(results["targets"]) == 11 and all(t["value"] is not None for t in results["targets"])
+    # the incremental weekly read the scraped account again and took the other's phase one from the cache
+    incremental = next(r for r in big["runs"] if r["name"] == "incremental_weekly")
+    assert "(phase one of 1 from the cache)" in open(incremental["log"]).read()
+    full = next(r for r in big["runs"] if r["name"] == "full_weekly")
+    assert "(phase one of 0 from the cache)" in open(full["log"]).read()
     assert not (bench_dir / "ws-1").exists() and not (bench_dir / "ws-gz").exists()  # the sub-worlds are removed
-    for word in ("load throughput", "k in time", "analyze", "make weekly, nothing new", "peak memory", ".json.gz"):
+    for word in ("load throughput", "k in time", "analyze", "make weekly, nothing new", "new scrape", "peak memory",
+                 ".json.gz"):
         assert word in result.stdout
     assert ("FAIL" in result.stdout) == (result.returncode == 2)
-    assert set(LIMITS) >= {"load_ratio", "time_k", "memory_k", "compression"}
+    assert set(LIMITS) >= {"load_ratio", "time_k", "memory_k", "compression", "incremental_weekly_ratio"}
 
 
 def test_growth_is_the_log_log_slope():

@@ -1,19 +1,33 @@
 """make analyze: the ten analysis dimensions, per account and across accounts, into data/insights/.
 
-Writes data/insights/<account>.json for every account with a valid config and, last and always,
-data/insights/all.json (the cross-account findings; Make's stamp for this step). Every file is
-checked against schemas/insights.schema.json before it is written (atomically). One account that
-fails is reported and the others still get their files; the step then exits non-zero. Accounts are
-read and analyzed in worker processes, one per usable CPU; the files do not depend on how many.
+Writes data/insights/<account>.json for every account with a valid config and, last,
+data/insights/all.json (the cross-account findings). Every file is checked against
+schemas/insights.schema.json before it is written (atomically). One account that fails is reported
+and the others still get their files; the step then exits non-zero. Accounts are read and analyzed
+in worker processes, one per usable CPU; the files do not depend on how many.
+
+Incremental (docs/analyze.md, "The phase-one cache"): phase one of an account (its data read and its
+models fitted) is kept in data/cache/analyze/<account>.pkl, keyed by a fingerprint of everything it
+depends on (its rows in the database, its config, the analysis code and schema, the libraries), and
+reused while that fingerprint holds. Pooling, phase two, the cross-account findings and the
+follow-ups always run, on every account, because one account's new data moves every account's pooled
+estimates. A file whose content is unchanged apart from generated_at is not rewritten.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
+import pickle
+import platform
+import re
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import jsonschema
+import numpy
+import scipy
 from threadpoolctl import threadpool_limits
 
 from scripts.analysis.behaviour import growth, save_vs_share, timing
@@ -27,11 +41,11 @@ from scripts.analysis.portfolio import cross_account, exploration
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import WriteFailed, write_text_atomic
+from scripts.core.files import WriteFailed, read_bytes_bounded, write_bytes_atomic, write_text_atomic
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import to_iso, utc_now
-from scripts.core.workspace import SCHEMA_DIR, Workspace
+from scripts.core.workspace import PROJECT_DIR, SCHEMA_DIR, SQL_DIR, Workspace
 
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
 # the same schema with the findings' "$ref" written in place: resolving the reference again for each
@@ -104,6 +118,30 @@ def insights_text(doc: dict) -> str:
     return f'{head}, "findings": [\n{lines}\n]}}\n' if lines else f'{head}, "findings": []}}\n'
 
 
+_GENERATED_AT = re.compile(r'^(\{"account": "[^"]*", "generated_at": )"[^"]*"')
+
+
+def same_apart_from_generated_at(path: Path, text: str) -> bool:
+    """Whether the file at path already holds text, apart from its generated_at (any problem
+    reading it: no)."""
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return _GENERATED_AT.sub(r'\1""', old, count=1) == _GENERATED_AT.sub(r'\1""', text, count=1)
+
+
+def write_insights(path: Path, doc: dict) -> bool:
+    """Write an insights file unless it already says the same apart from generated_at; whether it
+    was written. An unchanged file keeps its generated_at (when its findings were made), so the
+    steps after analyze, and Make, see it unchanged."""
+    text = insights_text(doc)
+    if same_apart_from_generated_at(path, text):
+        return False
+    write_text_atomic(path, text)
+    return True
+
+
 def summary_lines(name: str, findings: list[dict]) -> list[str]:
     counts = {level: sum(f["confidence"] == level for f in findings) for level in CONFIDENCE_LEVELS}
     lines = [f"{name}: {len(findings)} findings "
@@ -127,23 +165,124 @@ def analyze_account(data: AccountData, config: AccountConfig, models: dict, ev: 
     return insights_document(data.account, data.data_through, data.sample_size, findings)
 
 
+# --- the phase-one cache ------------------------------------------------------------------------
+# An entry is CACHE_MAGIC, the sha256 of the pickle, the key, then the pickle of (data, models,
+# estimates). Anything else (a torn, truncated or foreign file, another key, a pickle that does
+# not load) is a miss: the account is read and modelled again and the entry rewritten. The cache
+# only ever saves time; what is in it never decides a result (the key covers every input).
+CACHE_MAGIC = b"account-analytics analyze phase-one cache v1\n"
+CACHE_MAX_BYTES = 256 * 2**20   # an account-year is about 0.6 MB
+# the code phase one runs, as Make's ANALYZE_SOURCES (mk/40-analyze.mk) plus the SQL behind the views
+CODE_GLOBS = ("scripts/analyze.py", "scripts/core/*.py", "scripts/sources/*.py", "scripts/store/*.py",
+              "scripts/analysis/*.py")
+# What read_account (scripts/analysis/data.py) reads of one account, as cheap aggregates that
+# change whenever what it reads changes:
+# - every column of its posts (load and backfill update them in place, so no count would do);
+# - its metrics at fixed ages: rows are only ever added, or replaced by an earlier snapshot in the
+#   age's window (the trigger in sql/tables/metrics_snapshots.sql), so count and total age change
+#   with every change; the snapshot times say which snapshots they are;
+# - its newest scrape (data_through). Nothing it reads depends on the clock.
+FINGERPRINT_SQL = (
+    "SELECT * FROM posts WHERE account_name = :account ORDER BY post_id",
+    "SELECT count(*), total(m.age_hours), min(m.scraped_at), max(m.scraped_at), total(m.views), total(m.likes) "
+    "FROM metrics_at_age m JOIN posts p ON p.post_id = m.post_id WHERE p.account_name = :account",
+    "SELECT MAX(scraped_at) FROM raw_files WHERE account_name = :account",
+)
+
+
+def code_fingerprint() -> str:
+    """The analysis code, the SQL schema and views, the insights schema and the numeric libraries:
+    a change to any of them is a change to every account's phase one."""
+    digest = hashlib.sha256(CACHE_MAGIC)
+    digest.update(f"python {platform.python_version()} numpy {numpy.__version__} scipy {scipy.__version__}".encode())
+    files = sorted({p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern)}
+                   | set(SQL_DIR.glob("*/*.sql")) | {SCHEMA_DIR / "insights.schema.json"})
+    for path in files:
+        digest.update(f"\0{path.relative_to(PROJECT_DIR)}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def phase_one_key(db, ws: Workspace, account: str, code: str) -> str:
+    """The fingerprint of everything an account's phase one depends on (read in the same read
+    transaction as the data it stands for)."""
+    digest = hashlib.sha256(code.encode())
+    digest.update(f"\0{account}\0".encode())
+    config = ws.config_path(account)
+    digest.update(config.read_bytes() if config.is_file() else b"-")
+    for sql in FINGERPRINT_SQL:
+        digest.update(b"\0")
+        digest.update(repr(db.execute(sql, {"account": account}).fetchall()).encode())
+    return digest.hexdigest()
+
+
+def read_cache(path: Path, key: str, account: str) -> tuple | None:
+    """The cached phase one of an account under this key, or None (a miss) whatever is wrong."""
+    try:
+        blob = read_bytes_bounded(path, CACHE_MAX_BYTES)  # a regular file only, never a device
+        if not blob.startswith(CACHE_MAGIC):
+            return None
+        digest, stored_key, payload = blob[len(CACHE_MAGIC):].split(b"\n", 2)
+        if stored_key != key.encode() or digest != hashlib.sha256(payload).hexdigest().encode():
+            return None
+        result = pickle.loads(payload)
+        if isinstance(result, tuple) and len(result) == 3 and isinstance(result[0], AccountData) \
+                and result[0].account == account and isinstance(result[2], AccountEstimates):
+            return result
+    except Exception:  # a missing, torn or foreign file: recomputed
+        pass
+    return None
+
+
+def write_cache(path: Path, key: str, result: tuple) -> None:
+    """Atomically; a cache that cannot be written (disk full, read-only) only costs the next run time."""
+    try:
+        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        write_bytes_atomic(path, CACHE_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
+                           + key.encode() + b"\n" + payload)
+    except Exception:
+        pass
+
+
+def prune_cache(ws: Workspace, accounts: list[str]) -> None:
+    """Entries of accounts that are gone (renamed, removed, a broken config) are removed."""
+    keep = {f"{account}.pkl" for account in accounts}
+    try:
+        for path in ws.analyze_cache_dir.glob("*.pkl"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 # what the analysis workers need, set before they are forked so they inherit it
 _work: dict = {}
 
 
-def _model_one(account: str) -> tuple[str, tuple | str]:
-    """An account read and modelled: (data, models, estimates), or the one-line reason it failed.
-    The connection is the account's own and closed before the result is returned: a worker is
-    ended by a signal, and a connection left open would leave the -wal and -shm files behind."""
+def _model_one(account: str) -> tuple[str, tuple | str, bool]:
+    """An account read and modelled: (data, models, estimates), or the one-line reason it failed;
+    and whether it came from the cache. The fingerprint and the data are read in one read
+    transaction, so the key stands for the data it is stored with. The connection is the account's
+    own and closed before the result is returned: a worker is ended by a signal, and a connection
+    left open would leave the -wal and -shm files behind."""
     try:
+        ws: Workspace = _work["ws"]
+        path = ws.analyze_cache_path(account)
         db = open_db(_work["db_path"], schema=False)
         try:
+            db.conn.execute("BEGIN")
+            key = phase_one_key(db, ws, account, _work["code"])
+            cached = read_cache(path, key, account)
+            if cached is not None:
+                return account, cached, True
             data = read_account(db, account)
         finally:
             db.conn.close()
-        return account, (data, *model_account(data))
+        result = (data, *model_account(data))
+        write_cache(path, key, result)
+        return account, result, False
     except Exception as exc:
-        return account, f"{type(exc).__name__}: {exc}"
+        return account, f"{type(exc).__name__}: {exc}", False
 
 
 def _analyze_one(account: str) -> tuple[str, dict | str]:
@@ -167,22 +306,25 @@ def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
         yield from pool.imap(job, accounts)
 
 
-def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict]:
-    """Every account read, modelled, pooled with the others and analyzed, in name order:
-    [(account, document or the reason it failed)], the cross-account candidates, and each
-    account's day-7 posts per platform (for the follow-ups)."""
+def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict, int]:
+    """Every account read, modelled (or taken from the phase-one cache), pooled with the others and
+    analyzed, in name order: [(account, document or the reason it failed)], the cross-account
+    candidates, each account's day-7 posts per platform (for the follow-ups), and how many
+    accounts' phase one came from the cache."""
     accounts = sorted(configs)
-    _work.update(db_path=ws.db_path, configs=configs)
+    _work.update(db_path=ws.db_path, configs=configs, ws=ws, code=code_fingerprint())
     try:
-        modelled, failed = {}, {}
-        for account, result in _in_workers(_model_one, accounts):
+        modelled, failed, cached = {}, {}, 0
+        for account, result, hit in _in_workers(_model_one, accounts):
             (failed if isinstance(result, str) else modelled)[account] = result
+            cached += hit
+        prune_cache(ws, accounts)
         estimates = {account: result[2] for account, result in modelled.items()}
         _work.update(inputs=modelled, pooled=pool_accounts(estimates))
         docs = {**failed, **dict(_in_workers(_analyze_one, sorted(modelled)))}
         cross = cross_account(_work["pooled"].families, {a: r[1] for a, r in modelled.items()})
         day7 = {account: result[0].platforms for account, result in modelled.items()}
-        return [(account, docs[account]) for account in accounts], cross, day7
+        return [(account, docs[account]) for account in accounts], cross, day7, cached
     finally:
         _work.clear()
 
@@ -191,8 +333,7 @@ def analyze_across(ws: Workspace, docs: list[dict], candidates: list[Candidate],
     """The cross-account findings, written to all.json (also when there is nothing to compare)."""
     cross = finalize(candidates, adjust=long_tail_caveat(long_tail)) if len(docs) >= 2 else []
     through = max((d["data_through"] for d in docs if d["data_through"]), default=None)
-    write_text_atomic(ws.all_insights_path, insights_text(insights_document(
-        ALL, through, sum(d["sample_size"] for d in docs), cross)))
+    write_insights(ws.all_insights_path, insights_document(ALL, through, sum(d["sample_size"] for d in docs), cross))
     return cross
 
 
@@ -219,8 +360,8 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
     lines: list[str] = []
     docs: list[dict] = []
     long_tail: dict[str, str] = {}
-    written = 0
-    results, cross, day7_posts = analyze_all(ws, configs)
+    written = unchanged = 0
+    results, cross, day7_posts, cached = analyze_all(ws, configs)
     for account, result in results:
         if isinstance(result, str):  # one account's failure must not cost the others their files
             problems.add(f"{ws.insights_path(account)}: analysis failed ({result})")
@@ -236,13 +377,15 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
     for doc in docs:
         account = doc["account"]
         try:
-            write_text_atomic(ws.insights_path(account), insights_text(doc))
+            if write_insights(ws.insights_path(account), doc):
+                written += 1
+            else:
+                unchanged += 1
         except WriteFailed as exc:
             problems.add(str(exc))
             continue
-        written += 1
         lines += summary_lines(account, doc["findings"])
-    try:  # last, so all.json is the step's stamp; a failure here is one line too, and Make retries
+    try:  # last; a failure here is one line too, and the step exits non-zero so Make retries
         lines += summary_lines("across accounts", analyze_across(ws, docs, cross, long_tail))
     except WriteFailed as exc:
         problems.add(str(exc))
@@ -250,5 +393,6 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
         problems.add(f"{ws.all_insights_path}: analysis failed ({type(exc).__name__}: {exc})")
     if not quiet:
         print("\n".join(lines))
-        print(f"analyze: wrote {written} account files and {ws.all_insights_path}")
+        print(f"analyze: wrote {written} account files, {unchanged} unchanged (phase one of {cached} "
+              f"from the cache), and {ws.all_insights_path}")
     return problems

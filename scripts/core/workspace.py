@@ -166,6 +166,24 @@ class Workspace:
     def dashboard_dir(self) -> Path:
         return self.data_dir / "dashboard"
 
+    # data/cache/: only ever saves time; deleting it changes no result
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def analyze_cache_dir(self) -> Path:
+        return self.cache_dir / "analyze"
+
+    def analyze_cache_path(self, account: str) -> Path:
+        """An account's phase one of analyze (read and modelled), keyed by its inputs' fingerprint."""
+        return self.analyze_cache_dir / f"{check_account_name(account)}.pkl"
+
+    @property
+    def dashboard_manifest_path(self) -> Path:
+        """What each dashboard page was built from (fingerprints), so an unchanged page is kept."""
+        return self.cache_dir / "dashboard" / "manifest.json"
+
     @property
     def digest_path(self) -> Path:
         return self.data_dir / "digest.md"

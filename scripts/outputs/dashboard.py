@@ -12,13 +12,24 @@ labelled as such) and a searchable table of every post. all.html has every propo
 findings account by account, follower growth as small multiples and every account's summary.
 all.html is written last: it is the Make target, so it only appears once every page is done.
 
+A page whose inputs did not change since it was built is left as it is (docs/outputs.md): every page's
+inputs (its insights, the pending proposals it shows and the findings they cite, its history of earlier
+runs, its rows of every query, the list of accounts, its account's newest scrape (all.html: the newest
+of all), the output code and SQL) are
+fingerprinted into data/cache/dashboard/manifest.json when it is written. Only the clock ("page
+built") is no input: an unchanged page keeps the time it was built.
+
 The post numbers come from the canned queries of sql/queries/ (the same SQL as `make report` and
 Datasette), each run once for all accounts and split by account.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
 from collections import defaultdict
+from importlib import metadata
 from html import escape
 from pathlib import Path
 
@@ -28,12 +39,12 @@ from markupsafe import Markup
 
 from scripts.analysis.headlines import CONFIDENCE_TAGS, PLATFORM_WORDS, label, percent
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import write_text_atomic
+from scripts.core.files import UnreadableJson, read_json, write_json_atomic, write_text_atomic
 from scripts.core.findings import finding_rank
 from scripts.core.problems import Problems
 from scripts.core.textsafety import tag_safe_json
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
-from scripts.core.workspace import Workspace
+from scripts.core.workspace import PROJECT_DIR, Workspace
 from scripts.outputs import charts, week
 from scripts.outputs.queries import run_query
 from scripts.outputs.report import (MISSING_LEGEND, known_accounts, pending_recs, read_insights_file,
@@ -279,6 +290,93 @@ def all_html(data: dict, cross_insights: dict | None, per_account: dict[str, dic
                   summary=table_html(summary, ("account_name",) + SUMMARY_COLUMNS, "summary"), posts=None, **common)
 
 
+# --- what each page is built from ----------------------------------------------------------
+# The code that shapes a page: the output stage and every stage before it (as Make's
+# DASHBOARD_SOURCES), its templates and queries, and the libraries that draw it.
+MANIFEST_VERSION = 1
+LIBRARIES = ("vl-convert-python", "altair", "jinja2", "markupsafe")
+CODE_GLOBS = ("scripts/dashboard.py", "scripts/core/*.py", "scripts/sources/*.py", "scripts/store/*.py",
+              "scripts/analysis/*.py", "scripts/proposals/*.py", "scripts/outputs/*.py", "scripts/outputs/templates/*",
+              "sql/queries/*.sql")
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256(f"dashboard manifest {MANIFEST_VERSION}".encode())
+    digest.update(f"python {platform.python_version()}".encode())
+    for library in LIBRARIES:
+        digest.update(f" {library} {metadata.version(library)}".encode())
+    for path in sorted({p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern) if p.is_file()}):
+        digest.update(f"\0{path.relative_to(PROJECT_DIR)}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(*inputs) -> str:
+    """Everything a page is rendered from, as one hash (JSON of the values, keys sorted)."""
+    text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=repr, allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rec_inputs(recs: list[RecFile]) -> list:
+    return [[r.path.name, r.state, r.data] for r in recs]
+
+
+def read_manifest(ws: Workspace) -> dict[str, dict]:
+    """page file name -> {inputs, size, mtime_ns} as last written; anything unreadable is an empty one
+    (every page is built again)."""
+    try:
+        manifest = read_json(ws.dashboard_manifest_path)
+    except (UnreadableJson, OSError):
+        return {}
+    if not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION \
+            or not isinstance(manifest.get("pages"), dict):
+        return {}
+    return {k: v for k, v in manifest["pages"].items() if isinstance(v, dict)}
+
+
+def page_stat(path: Path) -> dict | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+class Pages:
+    """Writes a page only when its inputs' fingerprint differs from the one it was built from, or the
+    page is not the file that was written then (removed, edited)."""
+
+    def __init__(self, ws: Workspace):
+        self.ws, self.old, self.new = ws, read_manifest(ws), {}
+        self.written: list[str] = []
+        self.kept = 0
+
+    def up_to_date(self, name: str, inputs: str) -> bool:
+        entry, stat = self.old.get(name), page_stat(self.ws.dashboard_dir / name)
+        if entry and stat and entry.get("inputs") == inputs and \
+                (entry.get("size"), entry.get("mtime_ns")) == (stat["size"], stat["mtime_ns"]):
+            self.new[name] = entry
+            self.kept += 1
+            return True
+        return False
+
+    def write(self, name: str, inputs: str, html: str) -> None:
+        path = self.ws.dashboard_dir / name
+        self.old.pop(name, None)  # from here on the old entry does not describe the file
+        write_text_atomic(path, html)
+        self.written.append(name)
+        stat = page_stat(path)
+        if stat:
+            self.new[name] = {"inputs": inputs, **stat}
+
+    def save(self) -> None:
+        """The manifest, atomically, after the pages: a run stopped before this builds its pages again."""
+        try:
+            write_json_atomic(self.ws.dashboard_manifest_path, {"version": MANIFEST_VERSION, "pages": self.new})
+        except OSError:  # only costs the next run the pages' time
+            pass
+
+
 def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     problems = Problems("dashboard")
     refusal = missing_data(ws)
@@ -290,25 +388,47 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     has_data = db is not None and db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None
     # the nav links only the pages this run writes: no data, no account pages
     common = {"accounts": accounts if has_data else [], "generated_at": local_day(to_iso(utc_now())),
-              "bundle": vega_bundle(), "missing_legend": MISSING_LEGEND, "versions": bundle_versions(),
+              "missing_legend": MISSING_LEGEND, "versions": bundle_versions(),
               "platforms": PLATFORM_WORDS, "percent": percent, "root": week.root_arg(ws),
               "data_through": local_day(db.execute("SELECT max(scraped_at) FROM raw_files").fetchone()[0]) if db else "-"}
+    # the clock is no input of a page (an unchanged page keeps the time it was built); the bundle is
+    # its vl-convert version, in the code's fingerprint
+    shared = [code_fingerprint(), {k: v for k, v in common.items() if k not in ("generated_at", "percent",
+                                                                                "data_through")}]
+    # an account's page says how recent its own data is: another account's new scrape is no news
+    # there (and a page whose account's scrapes stopped shows it); all.html the newest of all
+    through = dict(db.execute("SELECT account_name, max(scraped_at) FROM raw_files GROUP BY 1")) if db else {}
     data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None
     recs = pending_recs(ws, None, problems)
     cross_insights = read_insights_file(ws.all_insights_path, problems)
     cross = [f for f in tagged_findings(cross_insights) or [] if f["dimension"] == "cross_account"]
+    pages = Pages(ws)
+    bundle = None
     per_account = {}
     for account in accounts:
         per_account[account] = insights = read_insights_file(ws.insights_path(account), problems)
         runs = week.record_history(ws, account, insights) if insights and insights.get("findings") else []
         if data is not None:
             mine = [r for r in recs if account in r.patches]   # its own files and the cross-account ones
-            html = account_html(account, data, insights, mine, cross, runs, common)
-            write_text_atomic(ws.dashboard_dir / f"{account}.html", html)
+            cited = {(r.data.get("evidence") or {}).get("finding") for r in mine}
+            own = {"data_through": local_day(through[account]) if through.get(account) else common["data_through"]}
+            inputs = fingerprint(shared, own, account, insights, rec_inputs(mine),
+                                 [f for f in cross if f["id"] in cited], runs,
+                                 {name: data[name].get(account, []) for name in ACCOUNT_QUERIES})
+            if not pages.up_to_date(f"{account}.html", inputs):
+                bundle = bundle or vega_bundle()
+                pages.write(f"{account}.html", inputs, account_html(account, data, insights, mine, cross, runs,
+                                                                    {**common, **own, "bundle": bundle}))
     empty = {name: {} for name in ALL_QUERIES}
-    write_text_atomic(ws.dashboard_dir / "all.html",
-                      all_html(data or empty, cross_insights, per_account, recs, common, has_data))
+    inputs = fingerprint(shared, common["data_through"], cross_insights, per_account, rec_inputs(recs), has_data,
+                         {name: (data or empty)[name] for name in ALL_QUERIES})
+    if not pages.up_to_date("all.html", inputs):
+        bundle = bundle or vega_bundle()
+        pages.write("all.html", inputs, all_html(data or empty, cross_insights, per_account, recs,
+                                                 {**common, "bundle": bundle}, has_data))
+    pages.save()
     if not quiet:
-        pages = len(accounts) if data is not None else 0
-        print(f"dashboard: wrote {pages} account page(s) and all.html in {ws.dashboard_dir}")
+        accounts_written = len([name for name in pages.written if name != "all.html"])
+        print(f"dashboard: wrote {accounts_written} account page(s){' and all.html' if 'all.html' in pages.written else ''}"
+              f" in {ws.dashboard_dir}" + (f" ({pages.kept} unchanged page(s) left as they were)" if pages.kept else ""))
     return problems

@@ -1,0 +1,201 @@
+"""The incremental weekly (issue 18): analyze reuses each account's phase one (read and modelled) while
+its inputs are unchanged, rewrites an insights file only when its content changed, and the dashboard
+re-renders only the pages whose inputs changed. Whatever it reuses, the result is the one a run from
+scratch gives: these tests compare them byte for byte, apart from the clock."""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from scripts.analysis import analyze
+from scripts.core.workspace import PROJECT_DIR, Workspace
+from scripts.dev.bench import add_scrape
+from scripts.outputs import dashboard
+from tests.conftest import build_demo, copy_workspace, run_step
+
+STAMP = re.compile(r'"generated_at": "[^"]*"')
+PAGE_CLOCK = re.compile(r"findings from [^·]*· page built [^<]*")
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory) -> Workspace:
+    """The demo world (4 accounts, 120 days) through load, backfill, analyze, recommend and dashboard.
+    Read-only: copy it before changing anything."""
+    ws = build_demo(tmp_path_factory.mktemp("incremental") / "ws", steps=("load", "backfill"))
+    for step in ("analyze", "recommend", "dashboard"):
+        run_step(step, ws.root)
+    return ws
+
+
+def copy(ws: Workspace, path) -> Workspace:
+    path.mkdir()
+    return copy_workspace(ws, path)
+
+
+def insights(ws: Workspace) -> dict[str, str]:
+    return {p.name: STAMP.sub("", p.read_text()) for p in sorted(ws.insights_dir.glob("*.json"))}
+
+
+def pages(ws: Workspace) -> dict[str, str]:
+    """The pages apart from the clock and the workspace's own path (in the commands they print)."""
+    return {p.name: PAGE_CLOCK.sub("", p.read_text()).replace(str(ws.root), "ROOT")
+            for p in sorted(ws.dashboard_dir.glob("*.html"))}
+
+
+def mtimes(folder, pattern: str) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob(pattern)}
+
+
+def assert_same(a: dict[str, str], b: dict[str, str]) -> None:
+    assert a.keys() == b.keys() and a
+    for name in a:
+        assert a[name] == b[name], name
+
+
+def test_after_one_new_scrape_the_incremental_run_is_the_run_from_scratch(weekly, tmp_path):
+    incremental = copy(weekly, tmp_path / "a")
+    account = incremental.account_names()[1]
+    before = insights(incremental)
+    assert len(add_scrape(incremental, account)) == 2  # both platforms, a day later, counts grown
+    for step in ("load", "backfill"):
+        run_step(step, incremental.root, "--quiet")
+    scratch = copy(incremental, tmp_path / "b")
+    shutil.rmtree(scratch.cache_dir)                    # no phase one and no page manifest to reuse
+    result = run_step("analyze", incremental.root)
+    assert "(phase one of 3 from the cache)" in result.stdout  # the scraped account was read again
+    assert "(phase one of 0 from the cache)" in run_step("analyze", scratch.root).stdout
+    for ws in (incremental, scratch):
+        run_step("dashboard", ws.root)
+    assert_same(insights(incremental), insights(scratch))
+    assert insights(incremental)[f"{account}.json"] != before[f"{account}.json"]  # the new scrape is in it
+    assert_same(pages(incremental), pages(scratch))
+
+
+def test_with_nothing_new_no_file_is_rewritten_and_a_changed_proposal_redraws_its_pages_only(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    # the pages print make commands with ROOT=<this workspace>: in the copy, every page is new once
+    assert "wrote 4 account page(s) and all.html" in run_step("dashboard", ws.root).stdout
+    files, html = mtimes(ws.insights_dir, "*.json"), mtimes(ws.dashboard_dir, "*.html")
+    result = run_step("analyze", ws.root)
+    assert "wrote 0 account files, 4 unchanged (phase one of 4 from the cache)" in result.stdout
+    assert mtimes(ws.insights_dir, "*.json") == files  # generated_at kept: the steps after see no change
+    assert "(5 unchanged page(s) left as they were)" in run_step("dashboard", ws.root).stdout
+    assert mtimes(ws.dashboard_dir, "*.html") == html
+    # a rejected proposal (git mv into rejected/) changes its account's page and all.html, no other
+    rec = sorted(p for p in ws.rec_dir("pending").glob("*.json") if not p.name.startswith("all--"))[0]
+    account = rec.name.split("--")[0]
+    rec.rename(ws.rec_dir("rejected") / rec.name)
+    result = run_step("dashboard", ws.root)
+    assert "wrote 1 account page(s) and all.html" in result.stdout and "(3 unchanged" in result.stdout
+    changed = {name for name, t in mtimes(ws.dashboard_dir, "*.html").items() if t != html[name]}
+    assert changed == {f"{account}.html", "all.html"}
+    scratch = copy(ws, tmp_path / "b")
+    scratch.dashboard_manifest_path.unlink()
+    assert "wrote 4 account page(s) and all.html" in run_step("dashboard", scratch.root).stdout
+    assert_same(pages(ws), pages(scratch))
+
+
+def test_a_config_change_invalidates_that_account_only(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    account = ws.account_names()[0]
+    with open(ws.config_path(account), "a", encoding="utf-8") as config:
+        config.write("# edited\n")
+    assert "(phase one of 3 from the cache)" in run_step("analyze", ws.root).stdout
+
+
+@pytest.mark.parametrize("edit", ["scripts/analysis/model.py", "scripts/core/config.py", "sql/views/v_post_day7.sql",
+                                  "sql/tables/posts.sql", "schemas/insights.schema.json"])
+def test_a_code_or_schema_change_invalidates_every_phase_one(tmp_path, monkeypatch, edit):
+    for folder in ("scripts", "sql", "schemas"):
+        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(analyze, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(analyze, "SQL_DIR", tmp_path / "sql")
+    monkeypatch.setattr(analyze, "SCHEMA_DIR", tmp_path / "schemas")
+    before = analyze.code_fingerprint()
+    assert analyze.code_fingerprint() == before
+    with open(tmp_path / edit, "a", encoding="utf-8") as changed:
+        changed.write("\n")
+    assert analyze.code_fingerprint() != before
+
+
+@pytest.mark.parametrize("edit", ["scripts/outputs/templates/dashboard.html.j2", "sql/queries/post_list.sql",
+                                  "scripts/outputs/charts.py", "scripts/analysis/headlines.py"])
+def test_an_output_code_or_query_change_redraws_every_page(tmp_path, monkeypatch, edit):
+    for folder in ("scripts", "sql"):
+        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(dashboard, "PROJECT_DIR", tmp_path)
+    before = dashboard.code_fingerprint()
+    with open(tmp_path / edit, "a", encoding="utf-8") as changed:
+        changed.write("\n")
+    assert dashboard.code_fingerprint() != before
+
+
+def test_corrupt_cache_entries_and_manifest_are_ignored_and_rebuilt(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    first, second, third, fourth = (ws.analyze_cache_path(a) for a in ws.account_names())
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])         # torn
+    second.write_bytes(b"\x80\x04not a pickle at all" * 100)                    # foreign
+    payload = pickle.dumps(("an object that is no phase one",))                 # well-formed, wrong content
+    key = third.read_bytes()[len(analyze.CACHE_MAGIC):].split(b"\n", 2)[1]
+    third.write_bytes(analyze.CACHE_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + key + b"\n"
+                      + payload)
+    fourth.unlink()
+    fourth.mkdir()                                                              # cannot even be replaced
+    ws.dashboard_manifest_path.write_text("{not json")
+    before = insights(ws)
+    result = run_step("analyze", ws.root)
+    assert "wrote 0 account files, 4 unchanged (phase one of 0 from the cache)" in result.stdout
+    assert insights(ws) == before and not result.stderr
+    assert "(phase one of 3 from the cache)" in run_step("analyze", ws.root).stdout  # rewritten, but the folder
+    assert "wrote 4 account page(s) and all.html" in run_step("dashboard", ws.root).stdout
+    assert_same(pages(ws), pages(weekly))
+    assert "(5 unchanged page(s) left as they were)" in run_step("dashboard", ws.root).stdout
+
+
+def test_an_entry_under_another_key_is_a_miss(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    account = ws.account_names()[0]
+    path = ws.analyze_cache_path(account)
+    key = path.read_bytes()[len(analyze.CACHE_MAGIC):].split(b"\n", 2)[1].decode()
+    assert analyze.read_cache(path, key, account) is not None
+    assert analyze.read_cache(path, "0" * 64, account) is None
+    assert analyze.read_cache(path, key, ws.account_names()[1]) is None  # another account's name
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", *args], cwd=PROJECT_DIR, capture_output=True, text=True)
+
+
+def test_a_failed_analyze_or_dashboard_is_not_recorded_as_done(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    stamp = ws.data_dir / ".analyze.stamp"
+    account = ws.account_names()[2]
+    expected = insights(ws)
+    ws.insights_path(account).unlink()
+    ws.insights_path(account).mkdir()            # the file cannot be written: the step fails
+    failed = make("analyze", f"ROOT={ws.root}")
+    assert failed.returncode != 0 and not stamp.exists()
+    assert "cannot write" in failed.stdout + failed.stderr
+    ws.insights_path(account).rmdir()
+    again = make("analyze", f"ROOT={ws.root}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "scripts.analyze" in again.stdout and stamp.exists()  # run again, though its phase ones were cached
+    assert "(phase one of 4 from the cache)" in again.stdout and insights(ws) == expected
+    # the dashboard: a page that cannot be written fails the step; the next run builds what is missing
+    page = ws.dashboard_dir / f"{account}.html"
+    page.unlink()
+    page.mkdir()
+    assert make("dashboard", f"ROOT={ws.root}").returncode != 0 and not (ws.data_dir / ".dashboard.stamp").exists()
+    page.rmdir()
+    again = make("dashboard", f"ROOT={ws.root}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert page.is_file() and (ws.data_dir / ".dashboard.stamp").exists()
+    scratch = copy(ws, tmp_path / "b")
+    scratch.dashboard_manifest_path.unlink()
+    run_step("dashboard", scratch.root)
+    assert_same(pages(ws), pages(scratch))
