@@ -157,6 +157,26 @@ def test_corrupt_cache_entries_and_manifest_are_ignored_and_rebuilt(weekly, tmp_
     assert "(5 unchanged page(s) left as they were)" in run_step("dashboard", ws.root).stdout
 
 
+def test_an_entry_not_signed_by_this_user_is_never_unpickled(weekly, tmp_path):
+    # a pickle runs code when loaded: one planted in (or copied into) a workspace, with a correct
+    # key and checksum, must be a miss without ever being loaded
+    ws = copy(weekly, tmp_path / "a")
+    account = ws.account_names()[0]
+    path = ws.analyze_cache_path(account)
+    marker = tmp_path / "pwned"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+    payload = pickle.dumps(Planted())
+    key = path.read_bytes()[len(analyze.CACHE_MAGIC):].split(b"\n", 2)[1]
+    path.write_bytes(analyze.CACHE_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + key + b"\n"
+                     + payload)
+    assert analyze.read_cache(path, key.decode(), account) is None and not marker.exists()
+    result = run_step("analyze", ws.root)
+    assert "(phase one of 3 from the cache)" in result.stdout and not marker.exists()
+
+
 def test_an_entry_under_another_key_is_a_miss(weekly, tmp_path):
     ws = copy(weekly, tmp_path / "a")
     account = ws.account_names()[0]

@@ -15,12 +15,16 @@ estimates. A file whose content is unchanged apart from generated_at is not rewr
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import multiprocessing
+import os
 import pickle
 import platform
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,8 +170,8 @@ def analyze_account(data: AccountData, config: AccountConfig, models: dict, ev: 
 
 
 # --- the phase-one cache ------------------------------------------------------------------------
-# An entry is CACHE_MAGIC, the sha256 of the pickle, the key, then the pickle of (data, models,
-# estimates). Anything else (a torn, truncated or foreign file, another key, a pickle that does
+# An entry is CACHE_MAGIC, the HMAC-SHA256 of key and pickle under this user's secret (signing_key),
+# the key, then the pickle of (data, models, estimates). Anything else (a torn, truncated or foreign file, another key, a pickle that does
 # not load) is a miss: the account is read and modelled again and the entry rewritten. The cache
 # only ever saves time; what is in it never decides a result (the key covers every input).
 CACHE_MAGIC = b"account-analytics analyze phase-one cache v1\n"
@@ -216,14 +220,42 @@ def phase_one_key(db, ws: Workspace, account: str, code: str) -> str:
     return digest.hexdigest()
 
 
-def read_cache(path: Path, key: str, account: str) -> tuple | None:
-    """The cached phase one of an account under this key, or None (a miss) whatever is wrong."""
+def signing_key() -> bytes | None:
+    """The secret that signs cache entries, kept outside every workspace (in the user's cache folder,
+    mode 0600, made once): a pickle runs code when it is loaded, so only an entry this machine's
+    user wrote is ever unpickled, never one planted in or copied into a workspace. None (no cache)
+    when it cannot be read or made."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "account-analytics"
+    path = folder / "cache-key"
     try:
+        if not path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(secrets.token_bytes(32))
+        key = read_bytes_bounded(path, 64)
+        return key if len(key) == 32 else None
+    except (OSError, ValueError):
+        return None
+
+
+def entry_signature(secret: bytes, key: str, payload: bytes) -> bytes:
+    return hmac.new(secret, key.encode() + b"\n" + payload, hashlib.sha256).hexdigest().encode()
+
+
+def read_cache(path: Path, key: str, account: str) -> tuple | None:
+    """The cached phase one of an account under this key, or None (a miss) whatever is wrong; the
+    pickle is loaded only when its signature is this machine's (signing_key)."""
+    try:
+        secret = _work.get("secret") or signing_key()
+        if secret is None:
+            return None
         blob = read_bytes_bounded(path, CACHE_MAX_BYTES)  # a regular file only, never a device
         if not blob.startswith(CACHE_MAGIC):
             return None
-        digest, stored_key, payload = blob[len(CACHE_MAGIC):].split(b"\n", 2)
-        if stored_key != key.encode() or digest != hashlib.sha256(payload).hexdigest().encode():
+        signature, stored_key, payload = blob[len(CACHE_MAGIC):].split(b"\n", 2)
+        if stored_key != key.encode() or not hmac.compare_digest(signature, entry_signature(secret, key, payload)):
             return None
         result = pickle.loads(payload)
         if isinstance(result, tuple) and len(result) == 3 and isinstance(result[0], AccountData) \
@@ -237,8 +269,11 @@ def read_cache(path: Path, key: str, account: str) -> tuple | None:
 def write_cache(path: Path, key: str, result: tuple) -> None:
     """Atomically; a cache that cannot be written (disk full, read-only) only costs the next run time."""
     try:
+        secret = _work.get("secret") or signing_key()
+        if secret is None:
+            return
         payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        write_bytes_atomic(path, CACHE_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
+        write_bytes_atomic(path, CACHE_MAGIC + entry_signature(secret, key, payload) + b"\n"
                            + key.encode() + b"\n" + payload)
     except Exception:
         pass
@@ -312,7 +347,7 @@ def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[
     candidates, each account's day-7 posts per platform (for the follow-ups), and how many
     accounts' phase one came from the cache."""
     accounts = sorted(configs)
-    _work.update(db_path=ws.db_path, configs=configs, ws=ws, code=code_fingerprint())
+    _work.update(db_path=ws.db_path, configs=configs, ws=ws, code=code_fingerprint(), secret=signing_key())
     try:
         modelled, failed, cached = {}, {}, 0
         for account, result, hit in _in_workers(_model_one, accounts):
