@@ -45,7 +45,7 @@ def build_demo(root: Path, *, null: bool = False, seed: int = 7, days: int = 120
     The steps are still the real ones, run as make would run them; only their repetition is saved.
     Wall-clock columns (raw_files.loaded_at, posts.created_at) are those of that one build."""
     root = Path(root)
-    if _DEMO_CACHE is None:  # outside a pytest session
+    if not os.environ.get(DEMO_CACHE_VARIABLE):  # outside a pytest session
         return _build_demo_here(root, null=null, seed=seed, days=days, accounts=accounts, steps=tuple(steps))
     source = _cached_demo(null=null, seed=seed, days=days, accounts=accounts, steps=tuple(steps))
     shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
@@ -63,8 +63,10 @@ def _build_demo_here(root: Path, *, null: bool, seed: int, days: int, accounts: 
 
 
 # where build_demo keeps the worlds it built: a folder shared by every xdist worker of this session
-# (the parent of the worker's own basetemp), set by the session fixture below
-_DEMO_CACHE: Path | None = None
+# (the parent of the worker's own basetemp), set by the session fixture below. An environment
+# variable, not a module global: pytest loads this file as `conftest` and the test modules import it
+# again as `tests.conftest`, two module objects with a global each.
+DEMO_CACHE_VARIABLE = "ACCOUNT_ANALYTICS_TEST_DEMO_CACHE"
 
 
 def _cached_demo(*, null: bool, seed: int, days: int, accounts: int, steps: tuple[str, ...]) -> Path:
@@ -73,7 +75,7 @@ def _cached_demo(*, null: bool, seed: int, days: int, accounts: int, steps: tupl
     nothing runs in it once built, it is only copied."""
     import fcntl
     key = f"{'null' if null else 'planted'}-seed{seed}-{days}d-{accounts}a-{'-'.join(steps) or 'scraped'}"
-    folder = _DEMO_CACHE / key
+    folder = Path(os.environ[DEMO_CACHE_VARIABLE]) / key
     folder.mkdir(parents=True, exist_ok=True)
     ws, done = folder / "ws", folder / ".built"
     with open(folder / ".lock", "w") as lock:
@@ -93,11 +95,11 @@ def _cached_demo(*, null: bool, seed: int, days: int, accounts: int, steps: tupl
 
 @pytest.fixture(scope="session", autouse=True)
 def _demo_cache(tmp_path_factory):
-    global _DEMO_CACHE
     base = tmp_path_factory.getbasetemp()  # under xdist, <session basetemp>/popen-gwN
-    _DEMO_CACHE = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-cache"
+    os.environ[DEMO_CACHE_VARIABLE] = str((base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+                                          / "demo-cache")
     yield
-    _DEMO_CACHE = None
+    os.environ.pop(DEMO_CACHE_VARIABLE, None)
 
 
 @pytest.fixture(scope="session")
