@@ -128,6 +128,7 @@ demo: $(VENV)/.installed  ## build the synthetic demo workspace under demo/ and 
 	$(STEP).demo --root $(DEMO) --repository
 	$(STEP).summary --root $(DEMO)
 
-# one worker per CPU; tests of one module stay together (they share its workspace fixtures)
+# one worker per CPU; tests of one module stay together (they share
+# its workspace fixtures), the slowest modules first (the order tests/conftest.py gives, not xdist's)
 test: $(VENV)/.installed  ## run the test suite
-	$(PY) -m pytest -q -n auto --dist loadscope
+	$(PY) -m pytest -q -n auto --dist loadscope --no-loadscope-reorder

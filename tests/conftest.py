@@ -35,13 +35,71 @@ def run_step(step: str, root: Path, *args: str, env: dict | None = None, check: 
 
 def build_demo(root: Path, *, null: bool = False, seed: int = 7, days: int = 120, accounts: int = 4,
                steps: tuple[str, ...] = ("load",)) -> Workspace:
-    """Generate a synthetic workspace at root and run the given pipeline steps on it."""
+    """Generate a synthetic workspace at root and run the given pipeline steps on it.
+
+    The same world (same seed, size and steps) is built once per test session, by whichever xdist
+    worker asks first, and copied to root for every later caller (files with their mtimes, so make
+    sees the same stamps as up to date): generating it and running the steps in subprocesses costs
+    seconds of CPU each time, and a dozen modules ask for the same few worlds. A world with fewer
+    steps is the start of one with more (load, then backfill), so each prefix is built once too.
+    The steps are still the real ones, run as make would run them; only their repetition is saved.
+    Wall-clock columns (raw_files.loaded_at, posts.created_at) are those of that one build."""
+    root = Path(root)
+    if not os.environ.get(DEMO_CACHE_VARIABLE):  # outside a pytest session
+        return _build_demo_here(root, null=null, seed=seed, days=days, accounts=accounts, steps=tuple(steps))
+    source = _cached_demo(null=null, seed=seed, days=days, accounts=accounts, steps=tuple(steps))
+    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
+    return Workspace(root)
+
+
+def _build_demo_here(root: Path, *, null: bool, seed: int, days: int, accounts: int,
+                     steps: tuple[str, ...]) -> Workspace:
     from datetime import date
     build_workspace(Path(root), seed=seed, days=days, end=date.fromisoformat(DEMO_END), null=null,
                     accounts=accounts)
     for step in steps:
         run_step(step, root)
     return Workspace(root)
+
+
+# where build_demo keeps the worlds it built: a folder shared by every xdist worker of this session
+# (the parent of the worker's own basetemp), set by the session fixture below. An environment
+# variable, not a module global: pytest loads this file as `conftest` and the test modules import it
+# again as `tests.conftest`, two module objects with a global each.
+DEMO_CACHE_VARIABLE = "ACCOUNT_ANALYTICS_TEST_DEMO_CACHE"
+
+
+def _cached_demo(*, null: bool, seed: int, days: int, accounts: int, steps: tuple[str, ...]) -> Path:
+    """The cached world's root, built (under an exclusive lock, so two workers never build the same
+    one at once and a half-built one is never copied) the first time it is asked for. Read-only:
+    nothing runs in it once built, it is only copied."""
+    import fcntl
+    key = f"{'null' if null else 'planted'}-seed{seed}-{days}d-{accounts}a-{'-'.join(steps) or 'scraped'}"
+    folder = Path(os.environ[DEMO_CACHE_VARIABLE]) / key
+    folder.mkdir(parents=True, exist_ok=True)
+    ws, done = folder / "ws", folder / ".built"
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            if ws.exists():  # an earlier build failed half-way
+                shutil.rmtree(ws)
+            if steps:
+                shutil.copytree(_cached_demo(null=null, seed=seed, days=days, accounts=accounts, steps=steps[:-1]),
+                                ws, symlinks=True)
+                run_step(steps[-1], ws)
+            else:
+                _build_demo_here(ws, null=null, seed=seed, days=days, accounts=accounts, steps=())
+            done.touch()
+    return ws
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_cache(tmp_path_factory):
+    base = tmp_path_factory.getbasetemp()  # under xdist, <session basetemp>/popen-gwN
+    os.environ[DEMO_CACHE_VARIABLE] = str((base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+                                          / "demo-cache")
+    yield
+    os.environ.pop(DEMO_CACHE_VARIABLE, None)
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +165,24 @@ def fresh_db(tmp_path):
     db = open_db(Workspace(tmp_path).db_path)
     yield db
     db.conn.close()
+
+
+# --- scheduling: the slowest modules first ------------------------------------------------------
+# `make test` hands whole modules to the xdist workers (--dist loadscope) in collection order
+# (--no-loadscope-reorder; xdist's own reorder puts the modules with the most tests first, which sent
+# the few-but-slow ones, test_make and test_bench, last, leaving one core idle while the other ran
+# them). The slowest modules by CPU seconds (a profile of the whole suite on two cores), slowest
+# first: each one starts while others are left to fill the other core, and the suite ends on the
+# many small modules. A module not listed keeps its place after these.
+SLOWEST_MODULES = (
+    "test_reliability", "test_fault_injection", "test_analyze", "test_make", "test_security", "test_scrape",
+    "test_faults", "test_dashboard", "test_apply", "test_bench", "test_recommend_claude", "test_workspace",
+    "test_load", "test_report", "test_recommend", "test_hostile_proposals", "test_backfill", "test_import",
+    "test_compress", "test_followups",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: a module's own order is kept
+
