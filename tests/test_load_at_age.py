@@ -7,7 +7,6 @@ import contextlib
 import sqlite3
 
 from scripts.core.db import TABLES_DIR
-
 from tests.conftest import build_demo, run_step
 
 # the trigger of sql/tables/metrics_snapshots.sql before issue 18, here on a replay table
