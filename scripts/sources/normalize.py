@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 
 from scripts.core.timeutil import parse_utc, to_iso
 
@@ -57,7 +58,7 @@ MAX_TIKTOK_SECONDS = 3600
 TIKTOK_OWNER_IN_URL = re.compile(r"tiktok\.com/@([^/?#]+)/")
 
 
-@dataclass
+@dataclass(slots=True)  # slots: load makes one per item, a million a year of 50 accounts
 class NormalizedItem:
     post: dict
     metrics: dict
@@ -91,12 +92,24 @@ def count(value) -> int | None:
     return value
 
 
+# A post's publishing time comes again, as the same text, in every daily file that lists it
+_parsed_text = lru_cache(maxsize=1 << 16)(parse_utc)
+
+
+def _published(value) -> datetime | None:
+    """parse_utc, remembered for text (a datetime is immutable, so one can be shared)."""
+    return _parsed_text(value) if type(value) is str else parse_utc(value)
+
+
 def _text(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_EMPTY: dict = {}  # what a missing sub-object reads as (never written to)
+
+
 def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) else _EMPTY
 
 
 def _list_len(value) -> int:
@@ -168,6 +181,9 @@ def _counters(raw: dict, absent: dict, hides: bool) -> tuple[dict, dict]:
     string is an absent field (flattened exports); -1 is a hidden count where the platform hides them."""
     metrics, missing = {}, {}
     for metric, value in raw.items():
+        if type(value) is int and 0 <= value <= SQLITE_MAX_INT:  # the common case: a count, as count() says
+            metrics[metric] = value
+            continue
         number = count(value)
         metrics[metric] = number
         if number is None:
@@ -205,48 +221,50 @@ def _tiktok_photo(flag, image_post, duration, images: int) -> bool:
     return isinstance(image_post, dict) or (images > 0 and duration in (0, None))
 
 
-def _tiktok_owner(item: dict) -> str | None:
-    """authorMeta.name (clockworks) or .uniqueId; layouts without authorMeta still name the owner in
-    webVideoUrl (https://www.tiktok.com/@<handle>/video/<id>)."""
-    author = _dict(item.get("authorMeta"))
-    owner = handle(author.get("name")) or handle(author.get("uniqueId"))
-    if owner is None and isinstance(item.get("webVideoUrl"), str):
-        found = TIKTOK_OWNER_IN_URL.search(item["webVideoUrl"])
-        owner = handle(found.group(1)) if found else None
-    return owner
-
-
 def _tiktok_post(item: dict) -> NormalizedItem:
-    video = _dict(item.get("videoMeta"))
-    music = _dict(item.get("musicMeta"))
-    image_post = item.get("imagePost")
-    images = _list_len(item.get("slideshowImageLinks")) or _list_len(_dict(image_post).get("images"))
-    photo = _tiktok_photo(item.get("isSlideshow"), image_post, video.get("duration"), images)
-    owner = _tiktok_owner(item)
+    # the helpers above inlined (item.get bound once, _dict as isinstance): load runs this for every
+    # TikTok item; normalize_tiktok's results are the same (tests/test_normalize.py)
+    get = item.get
+    video, music, author = get("videoMeta"), get("musicMeta"), get("authorMeta")
+    video = video if isinstance(video, dict) else _EMPTY
+    music = music if isinstance(music, dict) else _EMPTY
+    author = author if isinstance(author, dict) else _EMPTY
+    image_post = get("imagePost")
+    images = _list_len(get("slideshowImageLinks")) or _list_len(_dict(image_post).get("images"))
+    photo = _tiktok_photo(get("isSlideshow"), image_post, video.get("duration"), images)
+    # the owner: authorMeta.name (clockworks) or .uniqueId; layouts without authorMeta still name the
+    # owner in webVideoUrl (https://www.tiktok.com/@<handle>/video/<id>)
+    owner = handle(author.get("name")) or handle(author.get("uniqueId"))
+    url = get("webVideoUrl")
+    if not isinstance(url, str):
+        url = None
+    elif owner is None:
+        found = TIKTOK_OWNER_IN_URL.search(url)
+        owner = handle(found.group(1)) if found else None
+    caption, music_name = get("text"), music.get("musicName")
     post = {
         "post_id": _post_id("tiktok", item),
-        "post_url": _text(item.get("webVideoUrl")),
-        "caption": _text(item.get("text")),
+        "post_url": url,
+        "caption": caption if isinstance(caption, str) else None,
         "media_type": "slideshow" if photo else "video",
         "media_slide_count": (images or None) if photo else None,
-        "is_pinned": 1 if item.get("isPinned") is True else 0,
+        "is_pinned": 1 if get("isPinned") is True else 0,
         "owner_username": owner,
         "duration_s": None if photo else _seconds(video.get("duration")),  # unit: tiktok_seconds, per file
         "music_id": _id_text(music.get("musicId")),
-        "music_name": _text(music.get("musicName")),
+        "music_name": music_name if isinstance(music_name, str) else None,
         "music_original": _flag(music.get("musicOriginal")),
-        "hashtags": _hashtags(item.get("hashtags")),
+        "hashtags": _hashtags(get("hashtags")),
         "product_type": None,
-        "is_ad": _flag(item.get("isAd")),
-        "is_sponsored": _flag(item.get("isSponsored")),
+        "is_ad": _flag(get("isAd")),
+        "is_sponsored": _flag(get("isSponsored")),
     }
-    raw = {"views": item.get("playCount"), "plays": None, "likes": item.get("diggCount"),
-           "comments": item.get("commentCount"), "shares": item.get("shareCount"),
-           "saves": item.get("collectCount"), "reposts": item.get("repostCount")}
+    raw = {"views": get("playCount"), "plays": None, "likes": get("diggCount"),
+           "comments": get("commentCount"), "shares": get("shareCount"),
+           "saves": get("collectCount"), "reposts": get("repostCount")}
     metrics, missing = _counters(raw, _absent("tiktok", not photo), hides=False)
-    published = parse_utc(item.get("createTimeISO")) or parse_utc(item.get("createTime"))
-    author_id = _id_text(_dict(item.get("authorMeta")).get("id"))
-    return NormalizedItem(post, metrics, published, missing, owner, author_id, platform="tiktok",
+    published = _published(get("createTimeISO")) or _published(get("createTime"))
+    return NormalizedItem(post, metrics, published, missing, owner, _id_text(author.get("id")), platform="tiktok",
                           layout="clockworks" if "isSlideshow" in item else "clockworks-like")
 
 
@@ -275,38 +293,41 @@ def _sponsored(item: dict) -> int | None:
 
 
 def _instagram_post(item: dict) -> NormalizedItem:
+    get = item.get  # bound once: load runs this for every Instagram item
     code = _post_id("instagram", item)
-    media_type = INSTAGRAM_TYPES.get(item.get("type"))
-    product = _text(item.get("productType"))
+    media_type = INSTAGRAM_TYPES.get(get("type"))
+    product = _text(get("productType"))
     video = True if media_type == "video" or product == "clips" else (False if media_type else None)
-    music = _dict(item.get("musicInfo"))
-    owner = handle(item.get("ownerUsername"))
+    music = get("musicInfo")
+    music = music if isinstance(music, dict) else _EMPTY
+    owner = handle(get("ownerUsername"))
     post = {
         "post_id": code,
-        "post_url": _text(item.get("url")) or f"https://www.instagram.com/p/{code}/",
-        "caption": _text(item.get("caption")),
+        "post_url": _text(get("url")) or f"https://www.instagram.com/p/{code}/",
+        "caption": _text(get("caption")),
         "media_type": media_type,
         "media_slide_count": _instagram_slides(item, media_type),
-        "is_pinned": 1 if item.get("isPinned") is True else 0,
+        "is_pinned": 1 if get("isPinned") is True else 0,
         "owner_username": owner,
-        "duration_s": _seconds(item.get("videoDuration")) if video is not False else None,
+        "duration_s": _seconds(get("videoDuration")) if video is not False else None,
         "music_id": _id_text(music.get("audio_id")),
         "music_name": _text(music.get("song_name")),
         "music_original": _flag(music.get("uses_original_audio")),
-        "hashtags": _hashtags(item.get("hashtags")),
+        "hashtags": _hashtags(get("hashtags")),
         "product_type": product,
         "is_ad": None,
         "is_sponsored": _sponsored(item),
     }
     views = video is not False
-    raw = {"views": item.get("videoViewCount") if views else None, "plays": item.get("videoPlayCount") if views else None,
-           "likes": item.get("likesCount"), "comments": item.get("commentsCount"), "shares": item.get("sharesCount"),
+    raw = {"views": get("videoViewCount") if views else None, "plays": get("videoPlayCount") if views else None,
+           "likes": get("likesCount"), "comments": get("commentsCount"), "shares": get("sharesCount"),
            "saves": None, "reposts": None}
     metrics, missing = _counters(raw, _absent("instagram", video), hides=True)
     if metrics["views"] == 0 and (metrics["plays"] or 0) > 0 and (metrics["likes"] or 0) > 0:
         metrics["views"], missing["views"] = None, UNFILLED  # played and liked, so seen: not zero views
-    return NormalizedItem(post, metrics, parse_utc(item.get("timestamp")), missing, owner,
-                          _id_text(item.get("ownerId")), coauthors(item.get("coauthorProducers")), "instagram")
+    coauthor_list = get("coauthorProducers")
+    return NormalizedItem(post, metrics, _published(get("timestamp")), missing, owner, _id_text(get("ownerId")),
+                          coauthors(coauthor_list) if coauthor_list else frozenset(), "instagram")
 
 
 POST_READERS = {"tiktok": _tiktok_post, "instagram": _instagram_post}
@@ -455,14 +476,24 @@ def _missing_json(pairs: tuple) -> str | None:
     return json.dumps(dict(pairs)) if pairs else None
 
 
-def snapshot_row(item: NormalizedItem, scraped: datetime, followers: int | None, raw_file: str) -> dict:
+# a metrics_snapshots row (load writes these tuples as they are)
+SNAPSHOT_COLUMNS = ("post_id", "scraped_at", "age_hours", *METRICS, "missing", "engagement_rate", "follower_rate",
+                    "raw_file")
+_metric_values = itemgetter(*METRICS)
+
+
+def snapshot_values(item: NormalizedItem, scraped: datetime, followers: int | None, raw_file: str) -> tuple:
+    """The snapshot row of a post, as a tuple in SNAPSHOT_COLUMNS order."""
     counters = PUBLISHED_INTERACTIONS.get(item.platform, ENGAGEMENT_COUNTERS)
     engagement, follower_rate = rates(item.metrics, followers, counters)
     age = (scraped - item.published).total_seconds() / 3600 if item.published else None
-    return {"post_id": item.post["post_id"], "scraped_at": to_iso(scraped),
-            "age_hours": round(age, 3) if age is not None else None, **item.metrics,
-            "missing": _missing_json(tuple(item.missing.items())),
-            "engagement_rate": engagement, "follower_rate": follower_rate, "raw_file": raw_file}
+    return (item.post["post_id"], to_iso(scraped), round(age, 3) if age is not None else None,
+            *_metric_values(item.metrics), _missing_json(tuple(item.missing.items())), engagement, follower_rate,
+            raw_file)
+
+
+def snapshot_row(item: NormalizedItem, scraped: datetime, followers: int | None, raw_file: str) -> dict:
+    return dict(zip(SNAPSHOT_COLUMNS, snapshot_values(item, scraped, followers, raw_file)))
 
 
 def profile_row(profile: dict | None) -> dict:

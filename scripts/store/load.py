@@ -12,6 +12,8 @@ Files are read and normalized in worker processes while this one writes, in orde
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import gc
 import json
 import multiprocessing
 import shutil
@@ -19,6 +21,8 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,8 +33,8 @@ from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import open_db
 from scripts.core.files import UnreadableJson, gzip_isize, read_json
-from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECORD, ImpossibleValue, ItemsRead,
-                                       NormalizedItem, handle, profile_row, read_items, snapshot_row)
+from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECORD, SNAPSHOT_COLUMNS, ImpossibleValue,
+                                       ItemsRead, NormalizedItem, handle, profile_row, read_items, snapshot_values)
 from scripts.core.problems import Problems
 from scripts.core.progress import progress
 from scripts.core.schemas import schema_problem
@@ -224,35 +228,54 @@ REFRESHED = ("post_url", "caption", "media_type", "media_slide_count", "owner_us
              "published_local")
 LATEST = ("is_pinned", "is_collab")
 POST_COLUMNS = ("account_name", "platform", "post_id") + REFRESHED + LATEST + ("published_at",)
+# A prepared post row (PreparedFile.posts) is a tuple: POST_COLUMNS, then the scrape time. Tuples, not
+# dicts: they cross the pipe from the preparing worker, and SQLite binds them by position.
+POST_ROW = POST_COLUMNS + ("seen",)
 NEWER = "excluded.last_seen_at >= coalesce(last_seen_at, '')"
 # what the file's transaction needs to know of a post already stored
 STORED_COLUMNS = ("post_id", "account_name", "platform", "published_at", "first_seen_at", "last_seen_at") \
     + REFRESHED + LATEST
+# where the parts of the two sit in their tuples
+_ID, _PUBLISHED, _SEEN = POST_ROW.index("post_id"), POST_ROW.index("published_at"), POST_ROW.index("seen")
+_FACTS = slice(POST_ROW.index(REFRESHED[0]), POST_ROW.index(LATEST[-1]) + 1)                 # REFRESHED + LATEST
+_REFRESHED = slice(_FACTS.start, _FACTS.start + len(REFRESHED))
+_LATEST = slice(_REFRESHED.stop, _FACTS.stop)
+_OLD_FACTS = slice(STORED_COLUMNS.index(REFRESHED[0]), STORED_COLUMNS.index(LATEST[-1]) + 1)
+_OLD_REFRESHED = slice(_OLD_FACTS.start, _OLD_FACTS.start + len(REFRESHED))
+_OLD_LATEST = slice(_OLD_REFRESHED.stop, _OLD_FACTS.stop)
+_OLD_OWNER = slice(1, 3)
+_OLD_PUBLISHED, _OLD_FIRST_SEEN, _OLD_LAST_SEEN = 3, 4, 5
+assert POST_ROW[_FACTS] == STORED_COLUMNS[_OLD_FACTS] == REFRESHED + LATEST
+assert STORED_COLUMNS[_OLD_OWNER] == ("account_name", "platform")
+assert STORED_COLUMNS[3:6] == ("published_at", "first_seen_at", "last_seen_at")
 
 
-def _stored(db, post_ids: list[str]) -> dict[str, dict]:
+def _stored(conn, post_ids: list[str]) -> dict[str, tuple]:
     """The stored posts among post_ids: post_id -> STORED_COLUMNS."""
     stored = {}
     for chunk in _chunks(post_ids):
-        rows = db.conn.execute(f"SELECT {', '.join(STORED_COLUMNS)} FROM posts WHERE post_id IN "
-                               f"({','.join('?' * len(chunk))})", chunk)
-        stored.update((row[0], dict(zip(STORED_COLUMNS, row))) for row in rows)
+        rows = conn.execute(f"SELECT {', '.join(STORED_COLUMNS)} FROM posts WHERE post_id IN "
+                            f"({','.join('?' * len(chunk))})", chunk)
+        stored.update((row[0], row) for row in rows)
     return stored
 
 
-def _changes(row: dict, old: dict) -> bool:
+def _changes(row: tuple, old: tuple) -> bool:
     """Whether the newest file's upsert would change this stored post beyond last_seen_at: a fact
     it refreshes, one that follows the latest scrape, or a publishing time it fills in."""
-    return (any(row[c] is not None and row[c] != old[c] for c in REFRESHED)
-            or any(row[c] != old[c] for c in LATEST)
-            or (old["published_at"] is None and row["published_at"] is not None)
-            or old["first_seen_at"] is None or old["last_seen_at"] is None)
+    if row[_FACTS] != old[_OLD_FACTS]:  # mostly equal (one comparison of the tuples); else which differ
+        if any(new is not None and new != was for new, was in zip(row[_REFRESHED], old[_OLD_REFRESHED])) \
+                or row[_LATEST] != old[_OLD_LATEST]:
+            return True
+    return ((old[_OLD_PUBLISHED] is None and row[_PUBLISHED] is not None)
+            or old[_OLD_FIRST_SEEN] is None or old[_OLD_LAST_SEEN] is None)
 
 
 def _upsert_sql(file_is_newest: bool) -> str:
     """The posts upsert. Files mostly come newest last, and then every fact simply refreshes; the
     per-row comparison with the stored scrape time (a quarter of load's time) is only for a file
-    older than what is stored."""
+    older than what is stored. Parameters by position: a POST_ROW, whose scrape time is both the
+    first and the last time seen."""
     def refreshed(c: str) -> str:
         newest = f"coalesce(excluded.{c}, {c})"
         return newest if file_is_newest else f"CASE WHEN {NEWER} THEN {newest} ELSE coalesce({c}, excluded.{c}) END"
@@ -261,7 +284,7 @@ def _upsert_sql(file_is_newest: bool) -> str:
         return f"excluded.{c}" if file_is_newest else f"CASE WHEN {NEWER} THEN excluded.{c} ELSE {c} END"
     return f"""
     INSERT INTO posts ({", ".join(POST_COLUMNS)}, first_seen_at, last_seen_at)
-    VALUES ({", ".join(":" + c for c in POST_COLUMNS)}, :seen, :seen)
+    VALUES ({", ".join(f"?{i}" for i in range(1, len(POST_ROW) + 1))}, ?{len(POST_ROW)})
     ON CONFLICT (post_id) DO UPDATE SET
         {"".join(f"{c} = {refreshed(c)}, " for c in REFRESHED)}
         {"".join(f"{c} = {latest(c)}, " for c in LATEST)}
@@ -274,35 +297,39 @@ def _upsert_sql(file_is_newest: bool) -> str:
 UPSERT_POSTS = {newest: _upsert_sql(newest) for newest in (True, False)}
 
 
-def _upsert_posts(db, rows: list[dict], stored: dict[str, dict]) -> int:
+def _upsert_posts(conn, rows: list[tuple], stored: dict[str, tuple]) -> int:
     """Insert new posts; refresh the platform facts of known ones (stored: as they are). Never
     touches backfill's columns, and a post missing from one scrape is not updated (never deleted).
     A daily file mostly lists posts seen the day before, unchanged but for their counters (which
     go to metrics_snapshots): for those, one statement moves last_seen_at, and the upsert, which
     rewrites the row and its index entries, is left to the posts that are new or changed."""
-    newest_stored = max((old["last_seen_at"] for old in stored.values() if old["last_seen_at"]), default=None)
-    if not rows or newest_stored is None or rows[0]["seen"] >= newest_stored:
+    newest_stored = max((old[_OLD_LAST_SEEN] for old in stored.values() if old[_OLD_LAST_SEEN]), default=None)
+    if not rows or newest_stored is None or rows[0][_SEEN] >= newest_stored:
         upserted, seen_again = [], []
         for row in rows:
-            old = stored.get(row["post_id"])
+            old = stored.get(row[_ID])
             if old is None or _changes(row, old):
                 upserted.append(row)
-            elif row["seen"] > old["last_seen_at"]:
-                seen_again.append(row["post_id"])
-        db.conn.executemany(UPSERT_POSTS[True], upserted)
+            elif row[_SEEN] > old[_OLD_LAST_SEEN]:
+                seen_again.append(row[_ID])
+        conn.executemany(UPSERT_POSTS[True], upserted)
         for chunk in _chunks(seen_again):
-            db.conn.execute(f"UPDATE posts SET last_seen_at = ? WHERE post_id IN ({','.join('?' * len(chunk))})",
-                            [rows[0]["seen"], *chunk])
+            conn.execute(f"UPDATE posts SET last_seen_at = ? WHERE post_id IN ({','.join('?' * len(chunk))})",
+                         [rows[0][_SEEN], *chunk])
     else:
-        db.conn.executemany(UPSERT_POSTS[False], rows)
-    return len({r["post_id"] for r in rows} - set(stored))
+        conn.executemany(UPSERT_POSTS[False], rows)
+    return len({r[_ID] for r in rows} - set(stored))
 
 
-def _replace_row(db, table: str, row: dict) -> None:
+@lru_cache(maxsize=64)
+def _replace_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+def _replace_row(conn, table: str, row: dict) -> None:
     """Insert one complete row, replacing the row with the same primary key. Plain SQL: sqlite-utils'
     upsert reads the table's schema on every call, which costs more than the file's own inserts."""
-    columns = ", ".join(row)
-    db.conn.execute(f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in row)})", row)
+    conn.execute(_replace_sql(table, tuple(row)), row)
 
 
 @dataclass
@@ -312,14 +339,22 @@ class PreparedFile:
     account: str
     platform: str
     item_count: int
-    post_rows: list[dict]
-    snapshots: list[dict]
+    posts: list[tuple]            # the posts rows, POST_ROW each
+    snaps: list[tuple]            # the metrics_snapshots rows, SNAPSHOT_COLUMNS each
     profile: dict | None          # the profile_snapshots row, if the envelope has a profile
     scrape_run: dict              # the scrape_runs row but new_posts
     raw_file: dict                # the raw_files row but loaded_at
     skipped: Counter
     duplicates: int
     line: str | None = None       # the file's report line (report_line)
+
+    @property
+    def post_rows(self) -> list[dict]:
+        return [dict(zip(POST_ROW, row)) for row in self.posts]
+
+    @property
+    def snapshots(self) -> list[dict]:
+        return [dict(zip(SNAPSHOT_COLUMNS, row)) for row in self.snaps]
 
 
 def stored_posts(read: ItemsRead, our_handle: str | None, scraped: datetime) -> list[NormalizedItem]:
@@ -328,6 +363,12 @@ def stored_posts(read: ItemsRead, our_handle: str | None, scraped: datetime) -> 
     on_time = [p for p in posts if not (p.published and p.published > scraped + FUTURE_SKEW)]
     read.skipped[LATE] += len(posts) - len(on_time)
     return on_time
+
+
+# a normalized post's facts in POST_ROW order (published_local and published_at are load's)
+_post_facts = itemgetter("post_id", *REFRESHED[:-1])
+_post_latest = itemgetter(*LATEST)
+assert REFRESHED[-1] == "published_local" and POST_ROW[3 + len(REFRESHED) + len(LATEST)] == "published_at"
 
 
 def _has_counts(profile: dict | None) -> bool:
@@ -354,10 +395,11 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
     rel = str(path.relative_to(ws.root))  # the file, in the report line
     name = str(envelope_path(path).relative_to(ws.root))  # the envelope, in the database (plain or gzipped)
     seen = to_iso(scraped)
-    post_rows = [{**item.post, "account_name": account, "platform": platform, "seen": seen,
-                  "published_at": to_iso(item.published) if item.published else None,
-                  "published_local": to_local(item.published, tz) if item.published else None}
-                 for item in items]
+    posts = []
+    for item in items:
+        post, published = item.post, item.published
+        posts.append((account, platform, *_post_facts(post), to_local(published, tz) if published else None,
+                      *_post_latest(post), to_iso(published) if published else None, seen))
     source = envelope.get("source") or {}
     stat = path.stat()
     where = {"account_name": account, "platform": platform, "scraped_at": seen}
@@ -366,7 +408,7 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
     followers = profile["followers"] if profile else None
     return PreparedFile(
         account=account, platform=platform, item_count=len(envelope["items"]),
-        post_rows=post_rows, snapshots=[snapshot_row(item, scraped, followers, name) for item in items],
+        posts=posts, snaps=[snapshot_values(item, scraped, followers, name) for item in items],
         profile={**where, **profile} if profile is not None else None,
         scrape_run={"raw_file": name, **where, "actor": source.get("actor"), "run_id": source.get("run_id"),
                     "dataset_id": source.get("dataset_id"), "status": source.get("status"),
@@ -381,39 +423,58 @@ def prepare_file(ws: Workspace, path: Path, tz, now: datetime | None = None,
 
 def store_file(db, file: PreparedFile) -> FileResult:
     """Write one prepared envelope in one transaction (raises RejectedFile before writing anything
-    if its items are another account's posts)."""
-    stored = _stored(db, [row["post_id"] for row in file.post_rows])
+    if its items are another account's posts). db: the database (or its sqlite3 connection)."""
+    conn = getattr(db, "conn", db)
+    stored = _stored(conn, [row[_ID] for row in file.posts])
     ours = (file.account, file.platform)
-    foreign = {pid for pid, old in stored.items() if (old["account_name"], old["platform"]) != ours}
+    foreign = {pid for pid, old in stored.items() if old[_OLD_OWNER] != ours}
     if foreign:  # an envelope may never write metrics onto another account's post
         raise RejectedFile(f"{len(foreign)} item(s) belong to another account's posts "
                            f"(e.g. {sorted(foreign)[0]})")
-    clash = db.conn.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
-                            "AND path != ?", [file.account, file.platform, file.raw_file["scraped_at"],
-                                              file.raw_file["path"]]).fetchone()
+    clash = conn.execute("SELECT path FROM raw_files WHERE account_name = ? AND platform = ? AND scraped_at = ? "
+                         "AND path != ?", [file.account, file.platform, file.raw_file["scraped_at"],
+                                           file.raw_file["path"]]).fetchone()
     if clash:  # a second file for one scrape would be merged over the rows the first one stored
         raise RejectedFile(f"the same scrape time ({file.raw_file['scraped_at']}) as {clash[0]}, already loaded")
     try:
-        return _store(db, file, stored)
+        return _store(conn, file, stored)
     except (OverflowError, sqlite3.IntegrityError, sqlite3.InterfaceError) as exc:  # rolled back
         raise RejectedFile(f"a value SQLite cannot store ({exc})") from None
 
 
-def _store(db, file: PreparedFile, stored: dict[str, dict]) -> FileResult:
-    with db.conn:  # one transaction per file: all of it or none of it
-        new_posts = _upsert_posts(db, file.post_rows, stored)
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO metrics_snapshots (post_id, scraped_at, age_hours, views, plays, likes,"
-            " comments, shares, saves, reposts, missing, engagement_rate, follower_rate, raw_file) VALUES"
-            " (:post_id, :scraped_at, :age_hours, :views, :plays, :likes, :comments, :shares, :saves, :reposts,"
-            " :missing, :engagement_rate, :follower_rate, :raw_file)", file.snapshots)
+INSERT_SNAPSHOTS = (f"INSERT OR IGNORE INTO metrics_snapshots ({', '.join(SNAPSHOT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(SNAPSHOT_COLUMNS))})")
+# metrics_at_age (sql/tables/metrics_snapshots.sql) from the snapshots this transaction inserted (ids
+# above the largest before it; an ignored duplicate gets none): for each age whose window holds one,
+# it takes the age's row unless an earlier snapshot holds it. One statement per file, where a trigger
+# ran once per snapshot. A file lists each post once, so each (post, age) is decided once per file.
+AT_AGE_COLUMNS = ("post_id", "age_day", "scraped_at", "age_hours", "views", "plays", "likes", "comments", "shares",
+                  "saves", "engagement_rate", "follower_rate")
+LAST_SNAPSHOT_ID = "SELECT coalesce(max(id), 0) FROM metrics_snapshots"
+AT_AGE_FROM_NEW_SNAPSHOTS = f"""
+INSERT INTO metrics_at_age ({", ".join(AT_AGE_COLUMNS)})
+SELECT {", ".join("a.age_day" if c == "age_day" else "s." + c for c in AT_AGE_COLUMNS)}
+FROM metrics_snapshots s JOIN metric_ages a ON s.age_hours >= a.age_day * 24 AND s.age_hours < a.age_day * 24 + 36
+WHERE s.id > ?
+ON CONFLICT (post_id, age_day) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in AT_AGE_COLUMNS[2:])}
+WHERE excluded.age_hours < metrics_at_age.age_hours
+"""
+
+
+def _store(conn, file: PreparedFile, stored: dict[str, tuple]) -> FileResult:
+    with conn:  # one transaction per file: all of it or none of it
+        new_posts = _upsert_posts(conn, file.posts, stored)
+        last_id = conn.execute(LAST_SNAPSHOT_ID).fetchone()[0]
+        conn.executemany(INSERT_SNAPSHOTS, file.snaps)
+        conn.execute(AT_AGE_FROM_NEW_SNAPSHOTS, [last_id])
         if file.profile is not None:
-            _replace_row(db, "profile_snapshots", file.profile)
+            _replace_row(conn, "profile_snapshots", file.profile)
         # a file read again (touched, load --full) keeps the count of posts it brought the first time
-        first = db.conn.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?",
-                                [file.raw_file["path"]]).fetchone()
-        _replace_row(db, "scrape_runs", {**file.scrape_run, "new_posts": first[0] if first else new_posts})
-        _replace_row(db, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
+        first = conn.execute("SELECT new_posts FROM scrape_runs WHERE raw_file = ?",
+                             [file.raw_file["path"]]).fetchone()
+        _replace_row(conn, "scrape_runs", {**file.scrape_run, "new_posts": first[0] if first else new_posts})
+        _replace_row(conn, "raw_files", {**file.raw_file, "loaded_at": to_iso(utc_now())})
     return FileResult(file.account, file.platform, file.item_count, new_posts, file.skipped, file.duplicates,
                       file.line)
 
@@ -447,6 +508,18 @@ def _prepare_into(pipe, inherited: list, ws: Workspace, paths: list[Path], confi
         pipe.close()
 
 
+# How much a worker's pipe holds: a prepared file pickles to 10-20 KB, so Linux's default 64 KiB let a
+# worker run only a few files ahead, and on a busy machine the writer and the workers kept waiting for
+# each other (each waiting process gives up its turn on a CPU). A mebibyte holds some sixty files, and
+# is the most an unprivileged process may ask for (/proc/sys/fs/pipe-max-size).
+PIPE_BYTES = 1 << 20
+
+
+def _widen(connection) -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or over the user's pipe quota: as it is
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
 def _received(pipe) -> PreparedFile | RejectedFile:
     item = pipe.recv()
     if isinstance(item, Exception) and not isinstance(item, RejectedFile):
@@ -471,6 +544,7 @@ def file_preparer(ws: Workspace, paths: list[Path], configs: dict) -> Iterator[I
     pipes, processes = [], []
     for k in range(workers):
         receiver, sender = context.Pipe(duplex=False)
+        _widen(sender)
         pipes.append(receiver)
         process = context.Process(target=_prepare_into, args=(sender, pipes[:], ws, paths[k::workers], configs),
                                   daemon=True)
@@ -605,6 +679,7 @@ def store_all(ws: Workspace, db_path: Path, todo: list[Path], configs: dict, pro
               quiet: bool = False) -> LoadTotals:
     """Prepare and store every file in order, one transaction each; a bad file is moved aside."""
     totals = LoadTotals()
+    gc.freeze()  # what is loaded so far (modules, configs) lives as long as the step: no collection need look at it
     with file_preparer(ws, todo, configs) as prepared, progress(len(todo), "load: raw files", quiet) as bar:
         db = open_db(db_path, schema=False)
         for pragma in WRITER_PRAGMAS:

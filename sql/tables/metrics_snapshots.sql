@@ -29,9 +29,9 @@ DROP INDEX IF EXISTS idx_snapshots_post_time;
 
 -- Metrics at fixed ages after publishing: each age's first snapshot taken at or after it, if taken
 -- within 36 hours of it, so posts are compared at the same age (v_metrics_at_age, v_post_day7).
--- Kept up to date by the trigger below as snapshots arrive, instead of being searched for among
--- all snapshots on every read: over a year of 50 accounts (a million snapshots) that search was
--- a quarter of the analyzer's time (docs/bench.md).
+-- Kept up to date as snapshots arrive, instead of being searched for among all snapshots on every
+-- read: over a year of 50 accounts (a million snapshots) that search was a quarter of the
+-- analyzer's time (docs/bench.md).
 CREATE TABLE IF NOT EXISTS metric_ages (
     age_day INTEGER PRIMARY KEY          -- days after publishing
 );
@@ -53,22 +53,12 @@ CREATE TABLE IF NOT EXISTS metrics_at_age (
     PRIMARY KEY (post_id, age_day)
 ) WITHOUT ROWID;
 
--- A new snapshot inside an age's window takes that age's row unless an earlier snapshot holds it.
--- (Snapshots are only ever added: the loader inserts with OR IGNORE and never updates or deletes.)
-CREATE TRIGGER IF NOT EXISTS metrics_at_age_from_snapshot AFTER INSERT ON metrics_snapshots
-BEGIN
-    INSERT INTO metrics_at_age (post_id, age_day, scraped_at, age_hours, views, plays, likes, comments, shares,
-                                saves, engagement_rate, follower_rate)
-    SELECT NEW.post_id, a.age_day, NEW.scraped_at, NEW.age_hours, NEW.views, NEW.plays, NEW.likes, NEW.comments,
-           NEW.shares, NEW.saves, NEW.engagement_rate, NEW.follower_rate
-    FROM metric_ages a
-    WHERE NEW.age_hours >= a.age_day * 24 AND NEW.age_hours < a.age_day * 24 + 36
-    ON CONFLICT (post_id, age_day) DO UPDATE SET
-        scraped_at = excluded.scraped_at, age_hours = excluded.age_hours, views = excluded.views,
-        plays = excluded.plays, likes = excluded.likes, comments = excluded.comments, shares = excluded.shares,
-        saves = excluded.saves, engagement_rate = excluded.engagement_rate, follower_rate = excluded.follower_rate
-    WHERE excluded.age_hours < metrics_at_age.age_hours;
-END;
+-- The rule as snapshots arrive: a new snapshot inside an age's window takes that age's row unless an
+-- earlier snapshot holds it (snapshots are only ever added: the loader inserts with OR IGNORE and never
+-- updates or deletes). The loader applies it once per raw file, to the snapshots that file's transaction
+-- inserted, in one statement (scripts/store/load.py, AT_AGE_FROM_NEW_SNAPSHOTS); until issue 18 a trigger
+-- applied it once per snapshot, a tenth of the loader's time. Databases made before lose the trigger here.
+DROP TRIGGER IF EXISTS metrics_at_age_from_snapshot;
 
 -- A database loaded before this table existed gets it filled once from its snapshots, by the same
 -- rule ("first" is SQLite's bare-column rule: with one MIN() in a grouped query, the other columns
