@@ -597,3 +597,16 @@ def test_a_universal_pattern_is_one_proposal_for_the_accounts_that_have_its_plat
     [rec] = propose_across(accounts, [universal], [], parse_utc("2026-11-23T09:00:00Z"))
     assert sorted(rec["patches"]) == ["alpha", "bravo"]          # charlie has no TikTok
     assert all(p[-1] == replace("/format_weights/step_guide", 1.5) for p in rec["patches"].values())
+
+
+def test_a_cross_account_insight_names_accounts_only_while_they_fit():
+    # the 100-account bench world: every account named made the insight too long for its schema
+    from scripts.proposals.recommend import account_list
+    from scripts.core.workspace import SCHEMA_DIR
+    names = [f"parenting_account_{i:03d}" for i in range(100)]
+    listed = account_list(names)
+    assert listed.startswith("parenting_account_000, ") and listed.endswith(" more") and len(listed) < 220
+    assert f"and {100 - listed.count(',') - 1} more" in listed
+    assert account_list(["a", "b"]) == "a, b" and account_list(["x" * 300]) == "each named in its patch"
+    limit = json.loads((SCHEMA_DIR / "recommendation.schema.json").read_text())["properties"]["insight"]["maxLength"]
+    assert len("c" * 700 + f" Proposed for 100 accounts: {listed}.") <= limit

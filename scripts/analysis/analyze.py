@@ -183,7 +183,7 @@ CODE_GLOBS = ("scripts/analyze.py", "scripts/core/*.py", "scripts/sources/*.py",
 # change whenever what it reads changes:
 # - every column of its posts (load and backfill update them in place, so no count would do);
 # - its metrics at fixed ages: rows are only ever added, or replaced by an earlier snapshot in the
-#   age's window (the trigger in sql/tables/metrics_snapshots.sql), so count and total age change
+#   age's window (load's AT_AGE_FROM_NEW_SNAPSHOTS, scripts/store/load.py), so count and total age change
 #   with every change; the snapshot times say which snapshots they are;
 # - its newest scrape (data_through). Nothing it reads depends on the clock.
 FINGERPRINT_SQL = (

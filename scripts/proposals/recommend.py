@@ -317,8 +317,22 @@ def propose_across(accounts: dict[str, AccountInputs], cross: list[dict], existi
             chosen.append({"finding": finding, "category": category, "patches": patches, "source": "rules",
                            "confidence": finding["confidence"],
                            "insight": f"{' '.join(finding['claim'].split())[:700]} Proposed for "
-                                      f"{len(patches)} accounts: {', '.join(patches)}."})
+                                      f"{len(patches)} accounts: {account_list(list(patches))}."})
     return chosen
+
+
+ACCOUNT_LIST_CHARS = 200   # the insight has 1,000 characters; every account is named in `patches`
+
+
+def account_list(names: list[str]) -> str:
+    """The accounts by name while they fit, then how many more: a hundred names would not fit an
+    insight (the schema's 1,000 characters), and `patches` names every one anyway."""
+    shown: list[str] = []
+    for name in names:
+        if len(", ".join(shown + [name])) > ACCOUNT_LIST_CHARS:
+            return f"{', '.join(shown)} and {len(names) - len(shown)} more" if shown else "each named in its patch"
+        shown.append(name)
+    return ", ".join(shown)
 
 
 def write_across(ws: Workspace, accounts: dict[str, AccountInputs], cross: list[dict], existing: list[RecFile],
