@@ -3,9 +3,7 @@ import sys
 
 import click
 
-from scripts.core.findings import CONFIDENCE_LEVELS
-
-from scripts.dev.simulate import APPROVE, SEEDS, WEEKS, WORLDS, run_simulation
+from scripts.dev.simulate import APPROVE, SEEDS, WEEKS, WORLDS, approve_levels, run_simulation
 
 
 @click.command()
@@ -20,10 +18,8 @@ from scripts.dev.simulate import APPROVE, SEEDS, WEEKS, WORLDS, run_simulation
 def cli(folder: str, seeds: str, weeks: int, accounts: int, worlds: str, approve: str) -> None:
     """Run the simulated generator and the real pipeline week by week; print the checks' table.
     Exit 0 when every check passed, 2 when one failed."""
-    levels = tuple(approve.split(","))
-    if not set(levels) <= set(CONFIDENCE_LEVELS):
-        raise click.BadParameter(f"{approve!r}: want levels among {', '.join(CONFIDENCE_LEVELS)}", param_hint="--approve")
-    sys.exit(run_simulation(folder, [int(s) for s in seeds.split(",")], weeks, accounts, worlds.split(","), levels))
+    sys.exit(run_simulation(folder, [int(s) for s in seeds.split(",")], weeks, accounts, worlds.split(","),
+                            approve_levels(approve)))
 
 
 if __name__ == "__main__":

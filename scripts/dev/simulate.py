@@ -32,11 +32,13 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import click
 import numpy as np
 import yaml
 
 from scripts.analysis.analyze import analyze_workspace
 from scripts.core.files import read_json
+from scripts.core.findings import CONFIDENCE_LEVELS
 from scripts.core.timeutil import to_iso, to_stamp
 from scripts.core.workspace import Workspace
 from scripts.dev.demo import scrape_day
@@ -322,6 +324,14 @@ def simulate_all(root: Path, seeds=SEEDS, weeks: int = WEEKS, worlds=WORLDS, acc
 def dump(run: Run) -> str:
     return json.dumps({"statuses": run.statuses, "reverts": run.reverts, "applied": run.applied,
                        "final_weights": run.final_weights}, indent=1, default=str)
+
+
+def approve_levels(text: str) -> tuple[str, ...]:
+    """--approve: comma-separated confidence levels the simulated person approves."""
+    levels = tuple(text.split(","))
+    if not set(levels) <= set(CONFIDENCE_LEVELS):
+        raise click.BadParameter(f"{text!r}: want levels among {', '.join(CONFIDENCE_LEVELS)}", param_hint="--approve")
+    return levels
 
 
 def run_simulation(folder, seeds=SEEDS, weeks: int = WEEKS, accounts: int = 2, worlds=WORLDS,
