@@ -91,10 +91,17 @@ daily: $(VENV)/.installed  ## scrape -> load -> backfill (cron, 08:00)
 weekly: $(VENV)/.installed  ## analyze -> recommend -> beliefs -> dashboard -> digest (cron, Monday 09:00)
 	$(call PIPELINE,_weekly)
 
-# the digest comes last: it reads what the steps before it wrote (and prints for cron's mail)
+# the digest comes last: it reads what the steps before it wrote. It is a file like every other
+# step's output, remade when they or the proposal folders (a git mv) changed, so a weekly with
+# nothing new runs no step; the weekly always prints it for cron's mail
 .PHONY: _weekly
-_weekly: $(RECOMMEND_STAMP) $(BELIEFS_STAMP) $(DASHBOARD_STAMP)
-	$(call RUN_STEP,$(STEP).digest --root $(ROOT),digest,)
+DIGEST_FILE := $(DATA)/digest.md
+DIGEST_INPUTS = $(wildcard $(addprefix $(ROOT)/recommendations/,pending approved applied rejected))
+_weekly: $(DIGEST_FILE)
+	@cat $(DIGEST_FILE)
+
+$(DIGEST_FILE): $(RECOMMEND_STAMP) $(BELIEFS_STAMP) $(DASHBOARD_STAMP) $(DIGEST_INPUTS) scripts/digest.py $(OUTPUTS_CODE)
+	$(call RUN_STEP,$(STEP).digest --root $(ROOT) --quiet,digest,$@)
 
 # everything after scraping: what the demo, and envelopes dropped into data/raw/, run
 .PHONY: _offline
