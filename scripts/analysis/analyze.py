@@ -45,7 +45,7 @@ from scripts.analysis.portfolio import cross_account, exploration
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import WriteFailed, read_bytes_bounded, write_bytes_atomic, write_text_atomic
+from scripts.core.files import WriteFailed, hash_files, read_bytes_bounded, write_bytes_atomic, write_text_atomic
 from scripts.core.problems import Problems
 from scripts.core.schemas import schema_problem
 from scripts.core.timeutil import to_iso, utc_now
@@ -199,11 +199,9 @@ def code_fingerprint() -> str:
     a change to any of them is a change to every account's phase one."""
     digest = hashlib.sha256(CACHE_MAGIC)
     digest.update(f"python {platform.python_version()} numpy {numpy.__version__} scipy {scipy.__version__}".encode())
-    files = sorted({p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern)}
-                   | set(SQL_DIR.glob("*/*.sql")) | {SCHEMA_DIR / "insights.schema.json"})
-    for path in files:
-        digest.update(f"\0{path.relative_to(PROJECT_DIR)}\0".encode())
-        digest.update(path.read_bytes())
+    files = ({p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern)}
+             | set(SQL_DIR.glob("*/*.sql")) | {SCHEMA_DIR / "insights.schema.json"})
+    hash_files(digest, PROJECT_DIR, files)
     return digest.hexdigest()
 
 

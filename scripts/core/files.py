@@ -282,3 +282,12 @@ def pipeline_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[int]:
             yield handle.fileno()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def hash_files(digest, root: Path, paths) -> None:
+    """Each file's path under root and its bytes into digest, in path order: a fingerprint of code
+    that changes when a file's content, or the set of files, changes (the analyze cache's key and
+    the dashboard's manifest)."""
+    for path in sorted(paths):
+        digest.update(f"\0{path.relative_to(root)}\0".encode())
+        digest.update(path.read_bytes())

@@ -39,7 +39,7 @@ from markupsafe import Markup
 
 from scripts.analysis.headlines import CONFIDENCE_TAGS, PLATFORM_WORDS, label, percent
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import UnreadableJson, read_json, write_json_atomic, write_text_atomic
+from scripts.core.files import UnreadableJson, hash_files, read_json, write_json_atomic, write_text_atomic
 from scripts.core.findings import finding_rank
 from scripts.core.problems import Problems
 from scripts.core.textsafety import tag_safe_json
@@ -305,9 +305,7 @@ def code_fingerprint() -> str:
     digest.update(f"python {platform.python_version()}".encode())
     for library in LIBRARIES:
         digest.update(f" {library} {metadata.version(library)}".encode())
-    for path in sorted({p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern) if p.is_file()}):
-        digest.update(f"\0{path.relative_to(PROJECT_DIR)}\0".encode())
-        digest.update(path.read_bytes())
+    hash_files(digest, PROJECT_DIR, {p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern) if p.is_file()})
     return digest.hexdigest()
 
 
