@@ -38,9 +38,9 @@ def test_bench_measures_every_step_at_every_scale_and_writes_results(tmp_path):
     assert len(results["targets"]) == 11 and all(t["value"] is not None for t in results["targets"])
     # the incremental weekly read the scraped account again and took the other's phase one from the cache
     incremental = next(r for r in big["runs"] if r["name"] == "incremental_weekly")
-    assert "(phase one of 1 from the cache)" in open(incremental["log"]).read()
+    assert "(from the cache: phase one of 1," in open(incremental["log"]).read()
     full = next(r for r in big["runs"] if r["name"] == "full_weekly")
-    assert "(phase one of 0 from the cache)" in open(full["log"]).read()
+    assert "(from the cache: phase one of 0, findings of 0)" in open(full["log"]).read()
     assert not (bench_dir / "ws-1").exists() and not (bench_dir / "ws-gz").exists()  # the sub-worlds are removed
     for word in ("load throughput", "k in time", "analyze", "make weekly, nothing new", "new scrape", "peak memory",
                  ".json.gz"):

@@ -1,13 +1,19 @@
-"""Load checks each envelope (without its items) against schemas/raw_envelope.schema.json with a
-compiled copy of the schema first (fastjsonschema, a tenth of the time) and asks jsonschema only
-when that refuses it: the compiled check must never accept what jsonschema refuses."""
+"""Every schema check (scripts/core/schemas.py, Checker) asks a compiled copy of the schema first
+(fastjsonschema, a tenth to a fiftieth of the time) and jsonschema only when that refuses: the
+compiled check must never accept what jsonschema refuses. Load checks each envelope (without its
+items) so; the readers of the insights files and of the contexts too."""
 from __future__ import annotations
 
 import copy
 
 import pytest
 
-from scripts.store.load import _envelope_problem, _fast_validate, _validator
+from scripts.core.config import AccountConfig
+from scripts.core.schemas import INSIGHTS_VALIDATOR
+from scripts.proposals.generator_context import _CONTEXT_VALIDATOR
+from scripts.proposals.recfiles import _rec_validator, default_context
+from scripts.store.load import _checker, _envelope_problem
+from tests.test_recommend import sample_findings
 
 BASE = {"account": "mymomskills", "platform": "tiktok", "scraped_at": "2026-06-25T08:00:00Z",
         "source": {"actor": "x", "run_id": "r", "dataset_id": "d", "status": "SUCCEEDED", "item_count": 3,
@@ -21,11 +27,7 @@ PATHS = [("account",), ("platform",), ("scraped_at",), ("source",), ("profile",)
 
 
 def fast_accepts(document) -> bool:
-    try:
-        _fast_validate(document)
-        return True
-    except Exception:
-        return False
+    return _checker.passes_fast(document)
 
 
 @pytest.mark.parametrize("path", PATHS, ids="/".join)
@@ -37,8 +39,8 @@ def test_the_compiled_check_accepts_nothing_the_schema_refuses(path):
             node = node[key]
         node[path[-1]] = value
         if fast_accepts(document):
-            assert _validator.is_valid(document), (path, value)
-        assert (_envelope_problem(document) is None) == _validator.is_valid(document), (path, value)
+            assert _checker.judge.is_valid(document), (path, value)
+        assert (_envelope_problem(document) is None) == _checker.judge.is_valid(document), (path, value)
 
 
 def test_missing_fields_and_other_tops_are_refused_with_jsonschemas_words():
@@ -48,3 +50,40 @@ def test_missing_fields_and_other_tops_are_refused_with_jsonschemas_words():
     for top in ([], "x", None, 1):
         assert _envelope_problem(top) is not None and not fast_accepts(top)
     assert _envelope_problem(BASE) is None
+
+
+INSIGHTS = {"account": "mymomskills", "generated_at": "2026-11-23T09:00:00Z", "data_through": "2026-11-23T08:00:04Z",
+            "sample_size": 119, "findings": [{**f, "account": "mymomskills"} for f in sample_findings()]}
+CONTEXT = default_context(AccountConfig(name="mymomskills", platform_profiles={"tiktok": "mymomskills"},
+                                        timezone="UTC", content_pillars={"sleep": ["sleep"]},
+                                        formats=["habit_list", "step_guide"]))
+
+
+def every_path(node, prefix=()):
+    yield prefix
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in children:
+        yield from every_path(child, (*prefix, key))
+
+
+@pytest.mark.parametrize("checker, base", [(INSIGHTS_VALIDATOR, INSIGHTS), (_CONTEXT_VALIDATOR, CONTEXT)],
+                         ids=["insights", "context"])
+def test_no_compiled_check_accepts_what_jsonschema_refuses(checker, base):
+    assert checker.passes_fast(base) and checker.judge.is_valid(base)
+    tried = 0
+    for path in list(every_path(base))[1:]:
+        for value in VALUES:
+            document = copy.deepcopy(base)
+            node = document
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            tried += 1
+            if checker.passes_fast(document):
+                assert checker.judge.is_valid(document), (path, value)
+    assert tried > 300
+
+
+def test_a_schema_with_a_keyword_draft_7_does_not_know_is_checked_by_jsonschema_alone():
+    # recommendation.schema.json uses prefixItems, which a Draft 7 compiler would ignore
+    assert _rec_validator._fast is None and not _rec_validator.passes_fast({})

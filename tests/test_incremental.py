@@ -5,6 +5,7 @@ scratch gives: these tests compare them byte for byte, apart from the clock."""
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import re
 import shutil
@@ -12,7 +13,8 @@ import subprocess
 
 import pytest
 
-from scripts.analysis import analyze
+from scripts.analysis import analyze, beliefs
+from scripts.core.signed import read_entry
 from scripts.core.workspace import PROJECT_DIR, Workspace
 from scripts.dev.bench import add_scrape
 from scripts.outputs import dashboard
@@ -51,6 +53,15 @@ def mtimes(folder, pattern: str) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in folder.glob(pattern)}
 
 
+CACHED = re.compile(r"from the cache: phase one of (\d+), findings of (\d+)\)")
+
+
+def from_cache(stdout: str) -> tuple[int, int]:
+    """How many accounts' phase one, and how many accounts' findings, analyze took from its cache."""
+    phase_one, findings = CACHED.search(stdout).groups()
+    return int(phase_one), int(findings)
+
+
 def assert_same(a: dict[str, str], b: dict[str, str]) -> None:
     assert a.keys() == b.keys() and a
     for name in a:
@@ -67,13 +78,95 @@ def test_after_one_new_scrape_the_incremental_run_is_the_run_from_scratch(weekly
     scratch = copy(incremental, tmp_path / "b")
     shutil.rmtree(scratch.cache_dir)                    # no phase one and no page manifest to reuse
     result = run_step("analyze", incremental.root)
-    assert "(phase one of 3 from the cache)" in result.stdout  # the scraped account was read again
-    assert "(phase one of 0 from the cache)" in run_step("analyze", scratch.root).stdout
+    # the scraped account was read again; with four accounts one day's posts move the pooled priors
+    # beyond their tolerance, so every account's findings are made again (with fifty they hold: bench)
+    assert from_cache(result.stdout)[0] == 3
+    assert from_cache(run_step("analyze", scratch.root).stdout) == (0, 0)
     for ws in (incremental, scratch):
         run_step("dashboard", ws.root)
     assert_same(insights(incremental), insights(scratch))
     assert insights(incremental)[f"{account}.json"] != before[f"{account}.json"]  # the new scrape is in it
     assert_same(pages(incremental), pages(scratch))
+
+
+def test_a_scrape_that_moves_no_estimate_leaves_the_other_accounts_findings_and_files_as_they_were(weekly, tmp_path):
+    incremental = copy(weekly, tmp_path / "a")
+    account = incremental.account_names()[2]
+    add_scrape(incremental, account, hours=1)   # an hour later: no post reaches a new age
+    for step in ("load", "backfill"):
+        run_step(step, incremental.root, "--quiet")
+    files = mtimes(incremental.insights_dir, "*.json")
+    result = run_step("analyze", incremental.root)
+    # its own findings are made again (its data runs an hour later), the others' come from the cache
+    assert from_cache(result.stdout) == (3, 3) and "wrote 1 account files, 3 unchanged" in result.stdout
+    changed = {name for name, t in mtimes(incremental.insights_dir, "*.json").items() if t != files[name]}
+    assert changed == {f"{account}.json", "all.json"}
+    scratch = copy(incremental, tmp_path / "b")
+    shutil.rmtree(scratch.cache_dir)
+    scratch.pooled_priors_path.unlink()          # pooled afresh, too
+    assert from_cache(run_step("analyze", scratch.root).stdout) == (0, 0)
+    assert_same(insights(incremental), insights(scratch))
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b'{"format": "account-analytics pooled priors v1", "families": 7}',
+                                    b"[" * 100_000, b'{"format": "something else", "families": {}}', None])
+def test_a_damaged_or_missing_priors_file_pools_afresh_and_is_rewritten(weekly, tmp_path, damage):
+    ws = copy(weekly, tmp_path / "a")
+    good = ws.pooled_priors_path.read_text()
+    if damage is None:
+        ws.pooled_priors_path.unlink()
+    else:
+        ws.pooled_priors_path.write_bytes(damage)
+    result = run_step("analyze", ws.root)
+    assert result.returncode == 0 and not result.stderr
+    assert insights(ws) == insights(weekly)      # the same data pooled afresh: the same findings
+    assert ws.pooled_priors_path.read_text() == good
+    assert from_cache(result.stdout) == (4, 4)   # pooled afresh to the priors it held: the findings stand
+
+
+def test_one_tampered_family_is_pooled_afresh_and_the_others_kept(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    stored = json.loads(ws.pooled_priors_path.read_text())
+    name = sorted(stored["families"])[0]
+    stored["families"][name]["weights"] = ["x"]
+    ws.pooled_priors_path.write_text(json.dumps(stored))
+    assert analyze.read_priors(ws).keys() == set(stored["families"]) - {name}
+    run_step("analyze", ws.root)
+    assert insights(ws) == insights(weekly) and ws.pooled_priors_path.read_text() == weekly.pooled_priors_path.read_text()
+
+
+def test_randomised_picks_are_read_once_and_again_when_a_folder_changes(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    account = ws.account_names()[0]
+    ws.context_path(account).write_text(json.dumps({"format_beliefs": {}}))  # the generator explores
+    for meta_path in ws.output_dir(account).glob("*/meta.json"):
+        meta = json.loads(meta_path.read_text())
+        meta["format_choice"] = {"format": meta["format"], "propensity": 0.25, "seed": 1, "overridden": False}
+        meta_path.write_text(json.dumps(meta))
+
+    def randomised() -> int:
+        run_step("analyze", ws.root)
+        return json.loads(ws.insights_path(account).read_text())["beliefs"]["randomised"]["posts"]
+    first = randomised()
+    assert first > 0 and ws.picks_cache_path(account).is_file()
+    assert randomised() == first                 # read from the cache: the same
+    read = read_entry(ws.picks_cache_path(account), beliefs.PICKS_MAGIC, account, beliefs.PICKS_MAX_BYTES)
+    counted = ws.account_dir(account) / sorted(folder for folder, entry in read.items() if entry[2])[0] / "meta.json"
+    meta = json.loads(counted.read_text())
+    meta["format_choice"]["overridden"] = True   # a person chose this one: no longer randomised
+    counted.write_text(json.dumps(meta))
+    assert randomised() == first - 1
+    assert scratch_insights(ws, tmp_path / "b") == insights(ws)
+    ws.picks_cache_path(account).write_bytes(b"planted")   # not signed by this user: read afresh
+    assert randomised() == first - 1
+
+
+def scratch_insights(ws: Workspace, path) -> dict[str, str]:
+    """The insights a run without any cache writes, on a copy of the workspace."""
+    scratch = copy(ws, path)
+    shutil.rmtree(scratch.cache_dir)
+    run_step("analyze", scratch.root)
+    return insights(scratch)
 
 
 def test_with_nothing_new_no_file_is_rewritten_and_a_changed_proposal_redraws_its_pages_only(weekly, tmp_path):
@@ -82,7 +175,7 @@ def test_with_nothing_new_no_file_is_rewritten_and_a_changed_proposal_redraws_it
     assert "wrote 4 account page(s) and all.html" in run_step("dashboard", ws.root).stdout
     files, html = mtimes(ws.insights_dir, "*.json"), mtimes(ws.dashboard_dir, "*.html")
     result = run_step("analyze", ws.root)
-    assert "wrote 0 account files, 4 unchanged (phase one of 4 from the cache)" in result.stdout
+    assert "wrote 0 account files, 4 unchanged" in result.stdout and from_cache(result.stdout) == (4, 4)
     assert mtimes(ws.insights_dir, "*.json") == files  # generated_at kept: the steps after see no change
     assert "(5 unchanged page(s) left as they were)" in run_step("dashboard", ws.root).stdout
     assert mtimes(ws.dashboard_dir, "*.html") == html
@@ -105,7 +198,7 @@ def test_a_config_change_invalidates_that_account_only(weekly, tmp_path):
     account = ws.account_names()[0]
     with open(ws.config_path(account), "a", encoding="utf-8") as config:
         config.write("# edited\n")
-    assert "(phase one of 3 from the cache)" in run_step("analyze", ws.root).stdout
+    assert from_cache(run_step("analyze", ws.root).stdout) == (3, 3)
 
 
 @pytest.mark.parametrize("edit", ["scripts/analysis/model.py", "scripts/core/config.py", "sql/views/v_post_day7.sql",
@@ -149,9 +242,10 @@ def test_corrupt_cache_entries_and_manifest_are_ignored_and_rebuilt(weekly, tmp_
     ws.dashboard_manifest_path.write_text("{not json")
     before = insights(ws)
     result = run_step("analyze", ws.root)
-    assert "wrote 0 account files, 4 unchanged (phase one of 0 from the cache)" in result.stdout
+    # the findings entries are intact: phase one is recomputed, gives the same keys, and the findings stand
+    assert "wrote 0 account files, 4 unchanged" in result.stdout and from_cache(result.stdout) == (0, 4)
     assert insights(ws) == before and not result.stderr
-    assert "(phase one of 3 from the cache)" in run_step("analyze", ws.root).stdout  # rewritten, but the folder
+    assert from_cache(run_step("analyze", ws.root).stdout) == (3, 4)  # rewritten, but the folder
     assert "wrote 4 account page(s) and all.html" in run_step("dashboard", ws.root).stdout
     assert_same(pages(ws), pages(weekly))
     assert "(5 unchanged page(s) left as they were)" in run_step("dashboard", ws.root).stdout
@@ -174,7 +268,25 @@ def test_an_entry_not_signed_by_this_user_is_never_unpickled(weekly, tmp_path):
                      + payload)
     assert analyze.read_cache(path, key.decode(), account) is None and not marker.exists()
     result = run_step("analyze", ws.root)
-    assert "(phase one of 3 from the cache)" in result.stdout and not marker.exists()
+    assert from_cache(result.stdout)[0] == 3 and not marker.exists()
+
+
+def test_a_findings_entry_not_signed_by_this_user_is_never_unpickled(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    account = ws.account_names()[1]
+    path = ws.findings_cache_path(account)
+    marker = tmp_path / "pwned"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+    payload = pickle.dumps(Planted())
+    key = path.read_bytes()[len(analyze.FINDINGS_MAGIC):].split(b"\n", 2)[1]
+    path.write_bytes(analyze.FINDINGS_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + key + b"\n"
+                     + payload)
+    assert analyze.read_findings_cache(ws, account, key.decode()) is None and not marker.exists()
+    result = run_step("analyze", ws.root)
+    assert from_cache(result.stdout) == (4, 3) and not marker.exists() and insights(ws) == insights(weekly)
 
 
 def test_an_entry_under_another_key_is_a_miss(weekly, tmp_path):
@@ -205,7 +317,7 @@ def test_a_failed_analyze_or_dashboard_is_not_recorded_as_done(weekly, tmp_path)
     again = make("analyze", f"ROOT={ws.root}")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "scripts.analyze" in again.stdout and stamp.exists()  # run again, though its phase ones were cached
-    assert "(phase one of 4 from the cache)" in again.stdout and insights(ws) == expected
+    assert from_cache(again.stdout)[0] == 4 and insights(ws) == expected
     # the dashboard: a page that cannot be written fails the step; the next run builds what is missing
     page = ws.dashboard_dir / f"{account}.html"
     page.unlink()

@@ -174,6 +174,7 @@ def layout() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     paths = [ws.config_path(ACCOUNT), ws.context_path(ACCOUNT), ws.db_path, ws.insights_path(ACCOUNT),
              ws.all_insights_path, ws.lock_path, ws.accounts_dir, ws.recommendations_dir, ws.digest_path,
              ws.history_path(ACCOUNT), ws.analyze_cache_path(ACCOUNT), ws.dashboard_manifest_path,
+             ws.pooled_priors_path, ws.cache_dir, ws.findings_cache_path(ACCOUNT), ws.picks_cache_path(ACCOUNT),
              *(ws.raw_path(p, ACCOUNT, STAMP) for p in PLATFORMS)]
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     paths += [ws.data_dir / name for name in re.findall(r"\$\(DATA\)/([\w./-]+)", makefile)]

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import f as f_distribution
 
 from scripts.analysis import stats
 

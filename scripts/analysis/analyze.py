@@ -6,57 +6,53 @@ schemas/insights.schema.json before it is written (atomically). One account that
 and the others still get their files; the step then exits non-zero. Accounts are read and analyzed
 in worker processes, one per usable CPU; the files do not depend on how many.
 
-Incremental (docs/analyze.md, "The phase-one cache"): phase one of an account (its data read and its
-models fitted) is kept in data/cache/analyze/<account>.pkl, keyed by a fingerprint of everything it
-depends on (its rows in the database, its config, the analysis code and schema, the libraries), and
-reused while that fingerprint holds. Pooling, phase two, the cross-account findings and the
-follow-ups always run, on every account, because one account's new data moves every account's pooled
-estimates. A file whose content is unchanged apart from generated_at is not rewritten.
+Incremental (docs/analyze.md, "The phase-one cache, the kept prior and the findings cache"): phase
+one of an account (its data read and its models fitted) is kept in data/cache/analyze/<account>.pkl,
+keyed by a fingerprint of everything it depends on (its rows in the database, its config, the
+analysis code and schema, the libraries), and reused while that fingerprint holds. The pooling's
+cross-account side is kept in data/pooled_priors.json while it still holds for the data
+(pooling.prior_holds), so one account's new posts leave the other accounts' pooled estimates as they
+were; an account's findings are then kept too (data/cache/analyze/<account>.findings, keyed by its
+phase one and the priors). The cross-account findings and the follow-ups always run. A file whose
+content is unchanged apart from generated_at is not rewritten.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import multiprocessing
-import os
 import pickle
 import platform
 import re
-import secrets
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
 import numpy
 import scipy
 from threadpoolctl import threadpool_limits
 
 from scripts.analysis.behaviour import growth, save_vs_share, timing
 from scripts.analysis.content import failures, formats, hooks, pillars, slide_count
-from scripts.analysis.data import PRIMARY_METRIC, AccountData, read_account
+from scripts.analysis.data import PRIMARY_METRIC, AccountData, PlatformPosts, read_account
 from scripts.analysis.findings import Candidate, finalize
 from scripts.analysis.followups import close_the_loop
 from scripts.core.findings import CONFIDENCE_LEVELS, finding_rank
 from scripts.analysis.levers import AccountEstimates, Evidence, account_estimates, build_models, pool_accounts
-from scripts.analysis.portfolio import cross_account, exploration
+from scripts.analysis.pooling import Prior, prior_from_json, prior_to_json
+from scripts.analysis.portfolio import cross_account, exploration, hook_score_posts
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import WriteFailed, hash_files, read_bytes_bounded, write_bytes_atomic, write_text_atomic
+from scripts.core.files import WriteFailed, hash_files, read_bytes_bounded, write_text_atomic
+from scripts.core.signed import read_entry, write_entry
 from scripts.core.problems import Problems
-from scripts.core.schemas import schema_problem
+from scripts.core.schemas import INSIGHTS_VALIDATOR, schema_problem
 from scripts.core.timeutil import to_iso, utc_now
 from scripts.core.workspace import PROJECT_DIR, SCHEMA_DIR, SQL_DIR, Workspace
 
-INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
-# the same schema with the findings' "$ref" written in place: resolving the reference again for each
-# of thousands of findings took a third of the checking time
-_validator = jsonschema.Draft202012Validator({**INSIGHTS_SCHEMA, "properties": {
-    **INSIGHTS_SCHEMA["properties"],
-    "findings": {**INSIGHTS_SCHEMA["properties"]["findings"], "items": INSIGHTS_SCHEMA["$defs"]["finding"]}}})
 ALL = "all"
 VOLUME_METRICS = tuple(f"{m}_d7" for m in PRIMARY_METRIC.values())  # also their cross-account _lift
 SUMMARY_TOP = 3
@@ -108,7 +104,7 @@ def long_tail_caveat(known: dict[str, str] | None = None):
 def insights_document(account: str, data_through: str | None, sample_size: int, findings: list[dict]) -> dict:
     doc = {"account": account, "generated_at": to_iso(utc_now()), "data_through": data_through,
            "sample_size": sample_size, "findings": findings}
-    problem = schema_problem(_validator, doc)
+    problem = schema_problem(INSIGHTS_VALIDATOR, doc)
     if problem:  # our own bug: refuse to write a file the recommender would reject
         raise ValueError(f"output does not match insights.schema.json at {problem}")
     return doc
@@ -170,11 +166,12 @@ def analyze_account(data: AccountData, config: AccountConfig, models: dict, ev: 
 
 
 # --- the phase-one cache ------------------------------------------------------------------------
-# An entry is CACHE_MAGIC, the HMAC-SHA256 of key and pickle under this user's secret (signing_key),
+# An entry (scripts/core/signed.py) is CACHE_MAGIC, the HMAC-SHA256 of key and pickle under this user's secret,
 # the key, then the pickle of (data, models, estimates). Anything else (a torn, truncated or foreign file, another key, a pickle that does
 # not load) is a miss: the account is read and modelled again and the entry rewritten. The cache
 # only ever saves time; what is in it never decides a result (the key covers every input).
 CACHE_MAGIC = b"account-analytics analyze phase-one cache v1\n"
+FINDINGS_MAGIC = b"account-analytics analyze findings cache v1\n"
 CACHE_MAX_BYTES = 256 * 2**20   # an account-year is about 0.6 MB
 # the code phase one runs, as Make's ANALYZE_SOURCES (mk/40-analyze.mk) plus the SQL behind the views
 CODE_GLOBS = ("scripts/analyze.py", "scripts/core/*.py", "scripts/sources/*.py", "scripts/store/*.py",
@@ -214,74 +211,41 @@ def phase_one_key(db, ws: Workspace, account: str, code: str) -> str:
     digest.update(config.read_bytes() if config.is_file() else b"-")
     for sql in FINGERPRINT_SQL:
         digest.update(b"\0")
-        digest.update(repr(db.execute(sql, {"account": account}).fetchall()).encode())
+        digest.update(pickle.dumps(db.execute(sql, {"account": account}).fetchall(), protocol=5))
     return digest.hexdigest()
 
 
-def signing_key() -> bytes | None:
-    """The secret that signs cache entries, kept outside every workspace (in the user's cache folder,
-    mode 0600, made once): a pickle runs code when it is loaded, so only an entry this machine's
-    user wrote is ever unpickled, never one planted in or copied into a workspace. None (no cache)
-    when it cannot be read or made."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "account-analytics"
-    path = folder / "cache-key"
-    try:
-        if not path.is_file():
-            folder.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as out:
-                    out.write(secrets.token_bytes(32))
-        key = read_bytes_bounded(path, 64)
-        return key if len(key) == 32 else None
-    except (OSError, ValueError):
-        return None
-
-
-def entry_signature(secret: bytes, key: str, payload: bytes) -> bytes:
-    return hmac.new(secret, key.encode() + b"\n" + payload, hashlib.sha256).hexdigest().encode()
-
-
 def read_cache(path: Path, key: str, account: str) -> tuple | None:
-    """The cached phase one of an account under this key, or None (a miss) whatever is wrong; the
-    pickle is loaded only when its signature is this machine's (signing_key)."""
-    try:
-        secret = _work.get("secret") or signing_key()
-        if secret is None:
-            return None
-        blob = read_bytes_bounded(path, CACHE_MAX_BYTES)  # a regular file only, never a device
-        if not blob.startswith(CACHE_MAGIC):
-            return None
-        signature, stored_key, payload = blob[len(CACHE_MAGIC):].split(b"\n", 2)
-        if stored_key != key.encode() or not hmac.compare_digest(signature, entry_signature(secret, key, payload)):
-            return None
-        result = pickle.loads(payload)
-        if isinstance(result, tuple) and len(result) == 3 and isinstance(result[0], AccountData) \
-                and result[0].account == account and isinstance(result[2], AccountEstimates):
-            return result
-    except Exception:  # a missing, torn or foreign file: recomputed
-        pass
+    """An account's cached phase one (data, models, estimates) under this key, or None."""
+    result = read_entry(path, CACHE_MAGIC, key, CACHE_MAX_BYTES)
+    if isinstance(result, tuple) and len(result) == 3 and isinstance(result[0], AccountData) \
+            and result[0].account == account and isinstance(result[2], AccountEstimates):
+        return result
     return None
 
 
-def write_cache(path: Path, key: str, result: tuple) -> None:
-    """Atomically; a cache that cannot be written (disk full, read-only) only costs the next run time."""
-    try:
-        secret = _work.get("secret") or signing_key()
-        if secret is None:
-            return
-        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        write_bytes_atomic(path, CACHE_MAGIC + entry_signature(secret, key, payload) + b"\n"
-                           + key.encode() + b"\n" + payload)
-    except Exception:
-        pass
+def write_cache(path: Path, key: str, result: tuple) -> bool:
+    return write_entry(path, CACHE_MAGIC, key, result)
+
+
+def read_findings_cache(ws: Workspace, account: str, key: str) -> dict | None:
+    """An account's cached insights document (phase two) under this key, or None."""
+    doc = read_entry(ws.findings_cache_path(account), FINDINGS_MAGIC, key, CACHE_MAX_BYTES)
+    return doc if isinstance(doc, dict) and doc.get("account") == account else None
+
+
+def findings_key(phase_one: str, priors: str) -> str:
+    """Phase two reads the account's phase one and, of the other accounts, only the priors."""
+    return hashlib.sha256(f"{phase_one}\0{priors}".encode()).hexdigest()
 
 
 def prune_cache(ws: Workspace, accounts: list[str]) -> None:
     """Entries of accounts that are gone (renamed, removed, a broken config) are removed."""
-    keep = {f"{account}.pkl" for account in accounts}
+    keep = {path.name for account in accounts
+            for path in (ws.analyze_cache_path(account), ws.findings_cache_path(account),
+                         ws.picks_cache_path(account))}
     try:
-        for path in ws.analyze_cache_dir.glob("*.pkl"):
+        for path in ws.analyze_cache_dir.iterdir():
             if path.name not in keep:
                 path.unlink(missing_ok=True)
     except OSError:
@@ -292,39 +256,123 @@ def prune_cache(ws: Workspace, accounts: list[str]) -> None:
 _work: dict = {}
 
 
-def _model_one(account: str) -> tuple[str, tuple | str, bool]:
-    """An account read and modelled: (data, models, estimates), or the one-line reason it failed;
-    and whether it came from the cache. The fingerprint and the data are read in one read
-    transaction, so the key stands for the data it is stored with. The connection is the account's
-    own and closed before the result is returned: a worker is ended by a signal, and a connection
-    left open would leave the -wal and -shm files behind."""
+@dataclass
+class PhaseOne:
+    """What analyze's parent keeps of an account's phase one: what the pooling (its own estimates),
+    the cross-account findings (its hook-score posts) and the follow-ups (its day-7 posts) read. The
+    data and models stay in the account's cache entry, which its phase-two worker reads again, so the
+    parent's memory does not grow with them; `full` holds them where no entry could be written."""
+    estimates: AccountEstimates
+    platforms: dict[str, PlatformPosts]
+    hook_posts: dict[str, PlatformPosts]
+    key: str
+    full: tuple | None = None
+
+    @classmethod
+    def of(cls, result: tuple, key: str, stored: bool) -> PhaseOne:
+        data, models, estimates = result
+        return cls(estimates, data.platforms, hook_score_posts(models), key, None if stored else result)
+
+
+def _read_and_model(db, ws: Workspace, account: str) -> tuple[tuple | None, str, bool]:
+    """(data, models, estimates) from the cache, else read and modelled; its key; whether cached.
+    The fingerprint and the data are read in one read transaction, so the key stands for the data."""
+    db.conn.execute("BEGIN")
+    key = phase_one_key(db, ws, account, _work["code"])
+    cached = read_cache(ws.analyze_cache_path(account), key, account)
+    if cached is not None:
+        return cached, key, True
+    data = read_account(db, account)
+    return (data, *model_account(data)), key, False
+
+
+def _model_one(account: str) -> tuple[str, PhaseOne | str, bool]:
+    """An account's phase one, or the one-line reason it failed; and whether it came from the cache.
+    The connection is the account's own and closed before the result is returned: a worker is ended
+    by a signal, and a connection left open would leave the -wal and -shm files behind."""
     try:
         ws: Workspace = _work["ws"]
-        path = ws.analyze_cache_path(account)
         db = open_db(_work["db_path"], schema=False)
         try:
-            db.conn.execute("BEGIN")
-            key = phase_one_key(db, ws, account, _work["code"])
-            cached = read_cache(path, key, account)
-            if cached is not None:
-                return account, cached, True
-            data = read_account(db, account)
+            result, key, hit = _read_and_model(db, ws, account)
         finally:
             db.conn.close()
-        result = (data, *model_account(data))
-        write_cache(path, key, result)
-        return account, result, False
+        stored = hit or write_cache(ws.analyze_cache_path(account), key, result)
+        return account, PhaseOne.of(result, key, stored), hit
     except Exception as exc:
         return account, f"{type(exc).__name__}: {exc}", False
 
 
-def _analyze_one(account: str) -> tuple[str, dict | str]:
+def _phase_one_again(ws: Workspace, account: str, one: PhaseOne) -> tuple:
+    """The account's data and models for phase two: kept, or from its entry (the key phase one
+    stored it under), or, were the entry gone, read and modelled again."""
+    if one.full is not None:
+        return one.full
+    cached = read_cache(ws.analyze_cache_path(account), one.key, account)
+    if cached is not None:
+        return cached
+    db = open_db(_work["db_path"], schema=False)
     try:
-        data, models, _ = _work["inputs"][account]
-        ev = Evidence(account, _work["pooled"])
-        return account, analyze_account(data, _work["configs"][account], models, ev)
+        return _read_and_model(db, ws, account)[0]
+    finally:
+        db.conn.close()
+
+
+def _analyze_one(account: str) -> tuple[str, dict | str, bool]:
+    """Phase two of one account, or its cached document while its phase one and the priors are the
+    ones it was made from."""
+    try:
+        ws: Workspace = _work["ws"]
+        one: PhaseOne = _work["inputs"][account]
+        key = findings_key(one.key, _work["priors"])
+        doc = read_findings_cache(ws, account, key)
+        if doc is not None:
+            return account, {**doc, "generated_at": to_iso(utc_now())}, True
+        data, models, _ = _phase_one_again(ws, account, one)
+        doc = analyze_account(data, _work["configs"][account], models, Evidence(account, _work["pooled"]))
+        write_entry(ws.findings_cache_path(account), FINDINGS_MAGIC, key, doc)
+        return account, doc, False
     except Exception as exc:
-        return account, f"{type(exc).__name__}: {exc}"
+        return account, f"{type(exc).__name__}: {exc}", False
+
+
+# --- the kept priors (docs/analyze.md, "The kept prior") ----------------------------------------
+PRIORS_MAX_BYTES = 256 * 2**20
+
+
+def read_priors(ws: Workspace) -> dict[str, Prior]:
+    """The priors the last run pooled with, by family; a family whose entry is not one this code
+    writes (or a file that is missing, torn or foreign) is pooled afresh: the file is state that only
+    keeps findings still, never an input a result depends on beyond the tolerances."""
+    try:
+        stored = json.loads(read_bytes_bounded(ws.pooled_priors_path, PRIORS_MAX_BYTES))
+        families = stored["families"] if stored.get("format") == PRIORS_FORMAT else {}
+    except (OSError, ValueError, AttributeError, TypeError, KeyError, RecursionError):
+        return {}
+    kept = {}
+    for name, doc in families.items() if isinstance(families, dict) else ():
+        try:
+            kept[name] = prior_from_json(doc)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return kept
+
+
+PRIORS_FORMAT = "account-analytics pooled priors v1"
+
+
+def priors_text(priors: dict[str, Prior]) -> str:
+    return json.dumps({"format": PRIORS_FORMAT,
+                       "families": {name: prior_to_json(priors[name]) for name in sorted(priors)}})
+
+
+def write_priors(ws: Workspace, text: str) -> None:
+    """The priors this run pooled with, for the next run (unless unchanged)."""
+    path = ws.pooled_priors_path
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if path.read_text(encoding="utf-8") == text:
+            return
+    write_text_atomic(path, text)
 
 
 def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
@@ -339,25 +387,30 @@ def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
         yield from pool.imap(job, accounts)
 
 
-def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict, int]:
+def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict, dict]:
     """Every account read, modelled (or taken from the phase-one cache), pooled with the others and
-    analyzed, in name order: [(account, document or the reason it failed)], the cross-account
-    candidates, each account's day-7 posts per platform (for the follow-ups), and how many
-    accounts' phase one came from the cache."""
+    analyzed (or taken from the findings cache), in name order: [(account, document or the reason it
+    failed)], the cross-account candidates, each account's day-7 posts per platform (for the
+    follow-ups), and how many accounts each cache served."""
     accounts = sorted(configs)
-    _work.update(db_path=ws.db_path, configs=configs, ws=ws, code=code_fingerprint(), secret=signing_key())
+    _work.update(db_path=ws.db_path, configs=configs, ws=ws, code=code_fingerprint())
     try:
-        modelled, failed, cached = {}, {}, 0
+        modelled, failed, hits = {}, {}, {"phase one": 0, "findings": 0}
         for account, result, hit in _in_workers(_model_one, accounts):
             (failed if isinstance(result, str) else modelled)[account] = result
-            cached += hit
+            hits["phase one"] += hit
         prune_cache(ws, accounts)
-        estimates = {account: result[2] for account, result in modelled.items()}
-        _work.update(inputs=modelled, pooled=pool_accounts(estimates))
-        docs = {**failed, **dict(_in_workers(_analyze_one, sorted(modelled)))}
-        cross = cross_account(_work["pooled"].families, {a: r[1] for a, r in modelled.items()})
-        day7 = {account: result[0].platforms for account, result in modelled.items()}
-        return [(account, docs[account]) for account in accounts], cross, day7, cached
+        pooled = pool_accounts({account: one.estimates for account, one in modelled.items()}, read_priors(ws))
+        priors = priors_text(pooled.priors)
+        write_priors(ws, priors)
+        _work.update(inputs=modelled, pooled=pooled, priors=hashlib.sha256(priors.encode()).hexdigest())
+        docs = dict(failed)
+        for account, doc, hit in _in_workers(_analyze_one, sorted(modelled)):
+            docs[account] = doc
+            hits["findings"] += hit
+        cross = cross_account(pooled.families, {account: one.hook_posts for account, one in modelled.items()})
+        day7 = {account: one.platforms for account, one in modelled.items()}
+        return [(account, docs[account]) for account in accounts], cross, day7, hits
     finally:
         _work.clear()
 
@@ -394,7 +447,7 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
     docs: list[dict] = []
     long_tail: dict[str, str] = {}
     written = unchanged = 0
-    results, cross, day7_posts, cached = analyze_all(ws, configs)
+    results, cross, day7_posts, hits = analyze_all(ws, configs)
     for account, result in results:
         if isinstance(result, str):  # one account's failure must not cost the others their files
             problems.add(f"{ws.insights_path(account)}: analysis failed ({result})")
@@ -426,6 +479,6 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
         problems.add(f"{ws.all_insights_path}: analysis failed ({type(exc).__name__}: {exc})")
     if not quiet:
         print("\n".join(lines))
-        print(f"analyze: wrote {written} account files, {unchanged} unchanged (phase one of {cached} "
-              f"from the cache), and {ws.all_insights_path}")
+        print(f"analyze: wrote {written} account files, {unchanged} unchanged (from the cache: phase one of "
+              f"{hits['phase one']}, findings of {hits['findings']}), and {ws.all_insights_path}")
     return problems

@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 
 import sqlite3
 
-import jsonschema
 import numpy as np
 from scipy import stats as sps
 from scipy.optimize import brentq
@@ -51,12 +50,11 @@ from scripts.analysis.data import METRICS, PRIMARY_METRIC, PlatformPosts
 from scripts.analysis.model import LEVERS, lever_labels
 from scripts.core.db import open_db
 from scripts.core.files import UnreadableJson, read_json
-from scripts.core.schemas import schema_problem
+from scripts.core.schemas import INSIGHTS_SCHEMA, schema_problem, validator
 from scripts.core.timeutil import parse_utc, to_iso
-from scripts.core.workspace import PLATFORMS, SCHEMA_DIR, Workspace, is_account_name
+from scripts.core.workspace import PLATFORMS, Workspace, is_account_name
 from scripts.store.backfill import generated_time
 
-INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
 CI_LEVEL = 0.95
 # worked / hurt need an always-valid p below this, over all the weekly looks. Stricter than one
 # test's 0.01 because an account collects about one applied change a week, each followed at once:
@@ -575,7 +573,7 @@ def account_tz(config) -> ZoneInfo:
 
 
 
-_EXTRA_VALIDATOR = jsonschema.Draft202012Validator(
+_EXTRA_VALIDATOR = validator(
     {**INSIGHTS_SCHEMA, "required": [], "properties": {k: INSIGHTS_SCHEMA["properties"][k] for k in ("followups", "beliefs")}})
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from scripts.analysis import stats
 from scripts.analysis.data import PRIMARY_METRIC, PlatformPosts
 from scripts.analysis.model import LEVERS, RATE_METRICS, LeverModel, response
-from scripts.analysis.pooling import Direct, Family, Shrunk, pool
+from scripts.analysis.pooling import Direct, Family, Prior, Shrunk, fit_prior, prior_holds, shrink
 
 Key = tuple[str, str, str]          # (platform, metric, lever)
 SLIDE_CUTS = "slides_min"           # the family of "N or more slides against fewer" cuts
@@ -109,21 +109,41 @@ def account_estimates(models: Models) -> AccountEstimates:
 
 @dataclass
 class Pooled:
-    """Every family pooled, and per family the leave-one-out contrasts the guard reads."""
+    """Every family pooled, and per family the leave-one-out contrasts the guard reads; `priors` are
+    the cross-account sides used, by prior_name (kept ones where they still held)."""
     families: dict[Key, Family]
     guards: dict[Key, tuple[Family, dict[tuple[str, str, bool], str]]]   # (account, level, higher) -> left out
+    priors: dict[str, Prior] = field(default_factory=dict)
 
 
-def pool_accounts(estimates: dict[str, AccountEstimates]) -> Pooled:
+def prior_name(key: Key, guard: bool = False) -> str:
+    return "/".join(("guard", *key) if guard else key)
+
+
+def pool_accounts(estimates: dict[str, AccountEstimates], kept: dict[str, Prior] | None = None) -> Pooled:
+    """Every family pooled across the accounts. `kept`: the priors of an earlier run, each used again
+    instead of the refitted one while it still holds (pooling.prior_holds), so that one account's new
+    posts leave the other accounts' findings as they were."""
+    kept, priors = kept or {}, {}
+
+    def pooled(name: str, by_account: dict[str, dict[str, Direct]]) -> Family:
+        fitted, old = fit_prior(by_account), kept.get(name)
+        priors[name] = old if old is not None and prior_holds(old, fitted) else fitted
+        return shrink(priors[name], by_account)
+
     keys = sorted({key for e in estimates.values() for key in e.levels})
-    families = {key: pool({a: e.levels.get(key, {}) for a, e in estimates.items() if e.levels.get(key)})
+    families = {key: pooled(prior_name(key), {a: e.levels[key] for a, e in estimates.items() if e.levels.get(key)})
                 for key in keys}
-    return Pooled(families, {key: _guard_family(key, families[key], estimates) for key in keys})
+    guards = {}
+    for key in keys:
+        by_account, chosen = _guard_contrasts(key, families[key], estimates)
+        guards[key] = (pooled(prior_name(key, guard=True), by_account), chosen)
+    return Pooled(families, guards, priors)
 
 
-def _guard_family(key: Key, family: Family, estimates: dict[str, AccountEstimates]):
+def _guard_contrasts(key: Key, family: Family, estimates: dict[str, AccountEstimates]):
     """Per account and level, the other level (of the account's own) that helps each direction most,
-    by the pooled means, and those leave-one-out contrasts pooled across the accounts that share them."""
+    by the pooled means, and those leave-one-out contrasts, to be pooled across the accounts that share them."""
     means = {level: post.mean for level, post in family.common.items()}
     chosen, by_account = {}, {}
     for account, e in estimates.items():
@@ -136,7 +156,7 @@ def _guard_family(key: Key, family: Family, estimates: dict[str, AccountEstimate
                 # one key per level and direction, whichever level each account leaves out: the
                 # same question ("without its strongest help"), pooled over every account with the level
                 by_account.setdefault(account, {})[_guard_key(level, higher)] = own[(level, other)]
-    return pool(by_account), chosen
+    return by_account, chosen
 
 
 def _guard_key(level: str, higher: bool) -> str:
@@ -155,18 +175,21 @@ class Evidence:
     """What one account's dimensions read: its shrunk estimates and the guard."""
     account: str
     pooled: Pooled
+    _levels: dict[Key, dict[str, Shrunk]] = field(default_factory=dict, repr=False)
 
     @property
     def families(self) -> dict[Key, Family]:
         return self.pooled.families
 
     def level(self, key: Key, level: str) -> Shrunk | None:
-        family = self.families.get(key)
-        return family.by_account.get(self.account, {}).get(level) if family else None
+        return self.levels(key).get(level)
 
     def levels(self, key: Key) -> dict[str, Shrunk]:
-        family = self.families.get(key)
-        return family.by_account.get(self.account, {}) if family else {}
+        """The account's shrunk estimates of the family's levels (computed once per family)."""
+        if key not in self._levels:
+            family = self.families.get(key)
+            self._levels[key] = family.account_levels(self.account) if family else {}
+        return self._levels[key]
 
     def tau(self, key: Key) -> float | None:
         family = self.families.get(key)
@@ -179,4 +202,4 @@ class Evidence:
         other = chosen.get((self.account, level, higher))
         if other is None:
             return None, None
-        return _guard_p(family.by_account.get(self.account, {}).get(_guard_key(level, higher)), higher), other
+        return _guard_p(family.shrunk(self.account, _guard_key(level, higher)), higher), other

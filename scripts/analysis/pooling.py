@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import optimize, special
@@ -95,15 +96,6 @@ class Shrunk:
     accounts: int        # how many accounts estimated this level
 
 
-@dataclass(frozen=True)
-class Family:
-    """A lever family pooled: per account and level the shrunk estimate, per level the common one;
-    tau_median is the posterior median of the shared tau (0 when no level was pooled)."""
-    by_account: dict[str, dict[str, Shrunk]]
-    common: dict[str, Posterior]
-    tau_median: float
-
-
 def _level_loglik(b: np.ndarray, s2: np.ndarray, known: np.ndarray) -> np.ndarray:
     """log p(level k's estimates | tau), mu_k integrated out under a flat prior: (grid, levels)."""
     v = s2[None] + TAU_GRID[:, None, None] ** 2                    # (T, A, K)
@@ -138,15 +130,31 @@ def _unpooled(own: Direct, accounts: int) -> Shrunk:
     return Shrunk(Posterior(np.ones(1), np.array([own.value]), np.array([own.se])), own, 0.0, accounts)
 
 
-def _fixed_effect(b: np.ndarray, s2: np.ndarray) -> Posterior:
-    """The accounts' inverse-variance mean, for a level they disagree on (a summary, not a claim:
-    the cross-account finding is then not universal, since the accounts do not all agree)."""
-    w = 1 / s2
-    return Posterior(np.ones(1), np.array([float((w * b).sum() / w.sum())]), np.array([math.sqrt(1 / w.sum())]))
+@dataclass(frozen=True)
+class LevelPrior:
+    """What the siblings say about one level: per tau, the common mean and its precision (one value
+    each, the fixed effect, for a level the accounts disagree on), and which accounts estimated it."""
+    accounts: tuple[str, ...]
+    pooled: bool
+    mu: np.ndarray
+    total: np.ndarray
 
 
-def pool(estimates: dict[str, dict[str, Direct]]) -> Family:
-    """estimates: account -> level -> its own estimate."""
+@dataclass(frozen=True)
+class Prior:
+    """A lever family's cross-account side of the pooling: the tau posterior and every level's
+    common effect. With each account's own estimates it gives every shrunk estimate (shrink)."""
+    weights: np.ndarray
+    levels: dict[str, LevelPrior]
+    tau_median: float
+
+    def common(self, level: str) -> Posterior:
+        prior = self.levels[level]
+        weights = self.weights if prior.pooled else np.ones(1)
+        return Posterior(weights, prior.mu, np.sqrt(1 / prior.total))
+
+
+def _matrix(estimates: dict[str, dict[str, Direct]]):
     accounts = sorted(estimates)
     levels = sorted({level for by_level in estimates.values() for level in by_level})
     shape = (len(accounts), len(levels))
@@ -156,34 +164,144 @@ def pool(estimates: dict[str, dict[str, Direct]]) -> Family:
             d = estimates[account].get(level)
             if d is not None and d.se > 0 and math.isfinite(d.value) and math.isfinite(d.se):
                 b[i, j], s2[i, j], known[i, j] = d.value, d.se ** 2, True
+    return accounts, levels, b, s2, known
+
+
+def fit_prior(estimates: dict[str, dict[str, Direct]]) -> Prior:
+    """estimates: account -> level -> its own estimate."""
+    accounts, levels, b, s2, known = _matrix(estimates)
     weights = _shared_tau_weights(_level_loglik(b, s2, known))
     tau2 = TAU_GRID[:, None] ** 2
-    by_account: dict[str, dict[str, Shrunk]] = {a: {} for a in accounts}
-    common: dict[str, Posterior] = {}
-    pooled_any = False
+    priors: dict[str, LevelPrior] = {}
     for j, level in enumerate(levels):
         rows = np.flatnonzero(known[:, j])
         if not len(rows):
             continue
+        names = tuple(accounts[i] for i in rows)
         if _differs(b[rows, j], s2[rows, j]):  # an account-specific level: each account keeps its own
-            for i in rows:
-                by_account[accounts[i]][level] = _unpooled(estimates[accounts[i]][level], len(rows))
-            common[level] = _fixed_effect(b[rows, j], s2[rows, j])
+            w = 1 / s2[rows, j]
+            priors[level] = LevelPrior(names, False, np.array([float((w * b[rows, j]).sum() / w.sum())]),
+                                       np.array([float(w.sum())]))
             continue
-        pooled_any = True
         v = s2[rows, j][None] + tau2                                 # (T, A_j)
         total = (1 / v).sum(axis=1)                                  # (T,)
-        mu = (b[rows, j][None] / v).sum(axis=1) / total
-        common[level] = Posterior(weights, mu, np.sqrt(1 / total))
-        for row_position, i in enumerate(rows):
-            own = estimates[accounts[i]][level]
-            if len(rows) == 1:   # no sibling to borrow from
-                by_account[accounts[i]][level] = _unpooled(own, 1)
-                continue
-            shrink = s2[i, j] / v[:, row_position]                   # B per tau
-            means = mu + (1 - shrink) * (b[i, j] - mu)
-            sds = np.sqrt((1 - shrink) * s2[i, j] + shrink ** 2 / total)
-            by_account[accounts[i]][level] = Shrunk(Posterior(weights, means, sds), own,
-                                                    float(weights @ shrink), len(rows))
+        priors[level] = LevelPrior(names, True, (b[rows, j][None] / v).sum(axis=1) / total, total)
+    pooled_any = any(p.pooled for p in priors.values())
     tau_median = float(TAU_GRID[min(np.searchsorted(np.cumsum(weights), 0.5), len(TAU_GRID) - 1)])
-    return Family(by_account, common, tau_median if pooled_any else 0.0)
+    return Prior(weights, priors, tau_median if pooled_any else 0.0)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A lever family pooled: its prior (the cross-account side) and every account's own estimates
+    (account -> level -> Direct). An account's shrunk estimate of a level is computed when it is
+    asked for, not kept for every account: analyze holds every family of every account at once, and
+    the shrunk mixtures (three arrays over the tau grid each) would grow it with the accounts."""
+    prior: Prior
+    estimates: dict[str, dict[str, Direct]]
+
+    @cached_property
+    def common(self) -> dict[str, Posterior]:
+        """Per level, the common (cross-account) effect."""
+        return {level: self.prior.common(level) for level in self.prior.levels}
+
+    @property
+    def tau_median(self) -> float:
+        """The posterior median of the shared tau (0 when no level was pooled)."""
+        return self.prior.tau_median
+
+    def shrunk(self, account: str, level: str) -> Shrunk | None:
+        """The account's estimate of the level shrunk toward the common effect (None: it has none)."""
+        lp, own = self.prior.levels.get(level), self.estimates.get(account, {}).get(level)
+        if lp is None or own is None or account not in lp.accounts:
+            return None
+        if not lp.pooled or len(lp.accounts) == 1:   # disagreeing, or no sibling to borrow from
+            return _unpooled(own, len(lp.accounts))
+        s2 = own.se ** 2
+        shrinkage = s2 / (s2 + TAU_GRID ** 2)                              # B per tau
+        means = lp.mu + (1 - shrinkage) * (own.value - lp.mu)
+        sds = np.sqrt((1 - shrinkage) * s2 + shrinkage ** 2 / lp.total)
+        return Shrunk(Posterior(self.prior.weights, means, sds), own, float(self.prior.weights @ shrinkage),
+                      len(lp.accounts))
+
+    def account_levels(self, account: str) -> dict[str, Shrunk]:
+        """Every level the account has, shrunk, in the prior's (sorted) order of levels."""
+        found = {level: self.shrunk(account, level) for level in self.prior.levels}
+        return {level: shrunk for level, shrunk in found.items() if shrunk is not None}
+
+    def accounts_with(self, level: str) -> dict[str, Shrunk]:
+        """Every account's shrunk estimate of the level, by account name."""
+        lp = self.prior.levels.get(level)
+        return {account: self.shrunk(account, level) for account in sorted(lp.accounts)} if lp else {}
+
+
+def shrink(prior: Prior, estimates: dict[str, dict[str, Direct]]) -> Family:
+    """The accounts' estimates with the prior to shrink them toward. The prior must cover exactly the
+    accounts and levels of the estimates (fit_prior of them, or one that still holds: prior_holds)."""
+    return Family(prior, estimates)
+
+
+# --- keeping a prior while it holds (docs/analyze.md, "The kept prior") ---------------------------
+# One account's new posts move every family's common effects a little, and so every account's
+# findings; a prior is kept while the refitted one stays this close to it, so that the other accounts'
+# findings (and their files and pages) stay as they were. Kept, it moves no account's pooled mean by
+# more than MEAN_TOLERANCE of that estimate's own posterior SD at any tau (the shrunk mean moves by
+# B * the common mean's move, and its SD is at least B * the common mean's SD).
+MEAN_TOLERANCE = 0.1        # a common mean may drift by this share of its SD, at every tau that counts
+PRECISION_TOLERANCE = 0.05  # its precision by this share (log scale)
+WEIGHT_TOLERANCE = 0.02     # the tau posterior by this total-variation distance
+_COUNTS = 1e-4              # a tau grid point with less posterior weight than this does not count
+
+
+def prior_holds(kept: Prior, fitted: Prior) -> bool:
+    """Whether a kept prior still stands for the data the fitted one was fitted to: the same accounts
+    and levels, the same levels pooled, and every common effect within the tolerances above."""
+    if kept.levels.keys() != fitted.levels.keys() or kept.weights.shape != fitted.weights.shape:
+        return False
+    if 0.5 * float(np.abs(kept.weights - fitted.weights).sum()) > WEIGHT_TOLERANCE:
+        return False
+    counts = np.maximum(kept.weights, fitted.weights) > _COUNTS
+    for level, new in fitted.levels.items():
+        old = kept.levels[level]
+        if (old.accounts, old.pooled) != (new.accounts, new.pooled) or old.mu.shape != new.mu.shape:
+            return False
+        where = counts if new.pooled else np.ones(1, dtype=bool)
+        drift = np.abs(old.mu - new.mu) * np.sqrt(new.total)
+        if (drift[where] > MEAN_TOLERANCE).any() \
+                or (np.abs(np.log(old.total / new.total))[where] > PRECISION_TOLERANCE).any():
+            return False
+    return True
+
+
+def prior_to_json(prior: Prior) -> dict:
+    return {"weights": prior.weights.tolist(), "tau_median": prior.tau_median,
+            "levels": {level: {"accounts": list(lp.accounts), "pooled": lp.pooled, "mu": lp.mu.tolist(),
+                               "total": lp.total.tolist()} for level, lp in prior.levels.items()}}
+
+
+def prior_from_json(doc) -> Prior:
+    """A stored prior, checked (ValueError when it is not one this code could have written)."""
+    weights = _finite(doc["weights"], len(TAU_GRID))
+    if (weights < 0).any() or abs(float(weights.sum()) - 1) > 1e-6:
+        raise ValueError("weights are not a distribution")
+    levels = {}
+    for level, lp in doc["levels"].items():
+        size = len(TAU_GRID) if lp["pooled"] is True else 1
+        total = _finite(lp["total"], size)
+        if not isinstance(level, str) or not all(isinstance(a, str) for a in lp["accounts"]) \
+                or not lp["accounts"] or (total <= 0).any() or not isinstance(lp["pooled"], bool):
+            raise ValueError(f"level {level!r} is malformed")
+        levels[level] = LevelPrior(tuple(lp["accounts"]), lp["pooled"], _finite(lp["mu"], size), total)
+    tau = doc["tau_median"]
+    if not isinstance(tau, float) or not 0 <= tau <= TAU_GRID[-1]:
+        raise ValueError("tau_median is out of range")
+    return Prior(weights, levels, tau)
+
+
+def _finite(values, size: int) -> np.ndarray:
+    if not isinstance(values, list) or len(values) != size or not all(type(v) is float for v in values):
+        raise ValueError(f"expected {size} numbers")
+    array = np.array(values, dtype=float)
+    if not np.isfinite(array).all():
+        raise ValueError("not finite")
+    return array

@@ -116,15 +116,19 @@ VOCABULARY = {"hook_style": HOOK_STYLES, "cta": CTAS}
 POOLED_LEVERS = ("format", "hook_style", "content_pillar", "cta", "daypart")
 LISTED_ACCOUNTS = 6     # claims name each account's ratio up to this many accounts
 
-Models = dict[str, dict[str, dict[str, LeverModel]]]   # account -> platform -> metric -> its model
+def hook_score_posts(models: dict[str, dict[str, LeverModel]]) -> dict[str, PlatformPosts]:
+    """An account's posts per platform that enter the cross-account hook-score test: platforms whose
+    model of the platform's metric has enough posts (models: platform -> metric -> its model)."""
+    return {platform: by_metric[f"{PRIMARY_METRIC[platform]}_d7"].posts for platform, by_metric in models.items()
+            if len(by_metric.get(f"{PRIMARY_METRIC[platform]}_d7", ())) >= 2 * stats.MIN_GROUP}
 
 
-def cross_account(families: dict[Key, Family], models: Models) -> list[Candidate]:
+def cross_account(families: dict[Key, Family], hook_posts: dict[str, dict[str, PlatformPosts]]) -> list[Candidate]:
     """Per platform and metric, every level of every lever across accounts: the common effect of the
     partially pooled model (each account's own other-things-equal estimate, log scale, so accounts
     of any size are comparable). Universal only when the common effect is clear and every account's
     own estimate points the same way; account-specific when Cochran's Q says the accounts differ
-    more than their errors allow."""
+    more than their errors allow. hook_posts: account -> hook_score_posts of its models."""
     found = []
     for (platform, metric, lever), family in sorted(families.items()):
         if metric in RATE_METRICS or (lever not in POOLED_LEVERS and lever != SLIDE_CUTS):
@@ -139,10 +143,8 @@ def cross_account(families: dict[Key, Family], models: Models) -> list[Candidate
                              name=POSTS_WITH[lever].format(v=level),
                              keep="always" if lever in PRINT_ALWAYS and primary else "significant")
     for platform in PLATFORMS:
-        strata = [(account, by_platform[platform][f"{PRIMARY_METRIC[platform]}_d7"])
-                  for account, by_platform in sorted(models.items())
-                  if f"{PRIMARY_METRIC[platform]}_d7" in by_platform.get(platform, {})
-                  and len(by_platform[platform][f"{PRIMARY_METRIC[platform]}_d7"]) >= 2 * stats.MIN_GROUP]
+        strata = [(account, by_platform[platform]) for account, by_platform in sorted(hook_posts.items())
+                  if platform in by_platform]
         spearman = _pooled_hook_score(platform, strata) if len(strata) >= 2 else None
         found += [spearman] if spearman else []
     return found
@@ -158,7 +160,7 @@ def _spread(ratios: dict[str, float]) -> str:
 
 def _pooled(platform, metric, family: Family, level: str, *, what, subject, name, keep,
             choices: int = 1) -> list[Candidate]:
-    shrunk = {a: by_level[level] for a, by_level in sorted(family.by_account.items()) if level in by_level}
+    shrunk = family.accounts_with(level)
     if len(shrunk) < 2:
         return []
     common = family.common[level]
@@ -230,8 +232,8 @@ def _lifts(posts: PlatformPosts) -> np.ndarray:
 
 def _pooled_hook_score(platform, strata) -> Candidate | None:
     """Does the hook score rank posts across accounts? Spearman on size-normalised lifts."""
-    scores = np.concatenate([model.posts.hook_score for _, model in strata])
-    values = np.concatenate([_lifts(model.posts) for _, model in strata])
+    scores = np.concatenate([posts.hook_score for _, posts in strata])
+    values = np.concatenate([_lifts(posts) for _, posts in strata])
     usable = np.isfinite(scores) & np.isfinite(values)
     result = stats.spearman(scores[usable], values[usable])
     if result is None:

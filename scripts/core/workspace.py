@@ -166,6 +166,12 @@ class Workspace:
     def dashboard_dir(self) -> Path:
         return self.data_dir / "dashboard"
 
+    @property
+    def pooled_priors_path(self) -> Path:
+        """The cross-account side of analyze's pooling, kept while it still holds (docs/analyze.md,
+        "The kept prior"): state, not cache; deleting it pools afresh."""
+        return self.data_dir / "pooled_priors.json"
+
     # data/cache/: only ever saves time; deleting it changes no result
     @property
     def cache_dir(self) -> Path:
@@ -178,6 +184,14 @@ class Workspace:
     def analyze_cache_path(self, account: str) -> Path:
         """An account's phase one of analyze (read and modelled), keyed by its inputs' fingerprint."""
         return self.analyze_cache_dir / f"{check_account_name(account)}.pkl"
+
+    def picks_cache_path(self, account: str) -> Path:
+        """The randomised format picks read from an account's generator folders, by file size and time."""
+        return self.analyze_cache_dir / f"{check_account_name(account)}.picks"
+
+    def findings_cache_path(self, account: str) -> Path:
+        """An account's phase two of analyze (its findings), keyed by its phase one and the priors."""
+        return self.analyze_cache_dir / f"{check_account_name(account)}.findings"
 
     @property
     def dashboard_manifest_path(self) -> Path:

@@ -31,7 +31,7 @@ from scripts.analysis.analyze import analyze_account, long_tail_caveat, long_tai
 from scripts.analysis.data import EARLY_AGE, METRICS, TEXT_COLUMNS, AccountData, PlatformPosts, PublishedPost
 from scripts.analysis.findings import finalize
 from scripts.analysis.levers import Evidence, pool_accounts
-from scripts.analysis.portfolio import cross_account
+from scripts.analysis.portfolio import cross_account, hook_score_posts
 from scripts.core.config import DEFAULT_FORMATS, AccountConfig
 from scripts.core.files import write_text_atomic
 from scripts.core.timeutil import to_iso
@@ -133,7 +133,7 @@ def analyze_world(accounts: dict[str, tuple[AccountData, AccountConfig]]) -> tup
         docs = {name: analyze_account(data, config, models, Evidence(name, pooled))
                 for name, (data, config, models, _) in modelled.items()}
         long_tail = {fmt: f"{a}: {fid}" for a, d in docs.items() for fmt, fid in long_tail_formats(d["findings"]).items()}
-        cross = finalize(cross_account(pooled.families, {n: m[2] for n, m in modelled.items()}),
+        cross = finalize(cross_account(pooled.families, {n: hook_score_posts(m[2]) for n, m in modelled.items()}),
                          adjust=long_tail_caveat(long_tail))
     return docs, cross
 

@@ -46,7 +46,7 @@ from scripts.core.textsafety import tag_safe_json
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
 from scripts.core.workspace import PROJECT_DIR, Workspace
 from scripts.outputs import charts, week
-from scripts.outputs.queries import run_query
+from scripts.outputs.queries import stream_query, run_query
 from scripts.outputs.report import (MISSING_LEGEND, known_accounts, pending_recs, read_insights_file,
                                     tagged_findings)
 from scripts.proposals.recfiles import RecFile
@@ -56,7 +56,8 @@ TEMPLATE = jinja2.Environment(
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
 ).get_template("dashboard.html.j2")
 ACCOUNT_QUERIES = ("account_overview", "engagement_trend", "pillar_heatmap", "save_vs_share_posts", "post_list")
-ALL_QUERIES = ("account_overview", "follower_trend")
+ALL_QUERIES = ("account_overview", "follower_trend")   # small: a few rows an account, held for all.html
+STREAMED = tuple(name for name in ACCOUNT_QUERIES if name not in ALL_QUERIES)
 POST_COLUMNS = ("published", "platform", "text", "format", "content_pillar", "hook_style", "slides", "views_d7",
                 "likes_d7", "engagement_pct_d7", "views", "likes", "saves", "shares", "age_days", "post_url")
 SUMMARY_COLUMNS = ("platform", "posts", "views_from", "avg_views", "engagement_pct", "total_views", "best_views",
@@ -99,6 +100,27 @@ def bundle_versions() -> str:
 
 
 # --- data ---------------------------------------------------------------------------------
+
+class AccountRows:
+    """One query's rows (ordered by account_name), handed out account by account in name order, so
+    that only one account's rows are held at a time: the dashboard's memory does not grow with the
+    number of accounts."""
+
+    def __init__(self, columns: list[str], cursor):
+        self.columns, self.cursor = columns, cursor
+        self.where = columns.index("account_name")
+        self.next = next(self.cursor, None)
+
+    def take(self, account: str) -> list[dict]:
+        """The account's rows; the rows of accounts before it (in name order) are passed over."""
+        while self.next is not None and self.next[self.where] < account:
+            self.next = next(self.cursor, None)
+        rows = []
+        while self.next is not None and self.next[self.where] == account:
+            rows.append(dict(zip(self.columns, self.next)))
+            self.next = next(self.cursor, None)
+        return rows
+
 
 def rows_by_account(db, names: tuple[str, ...]) -> dict[str, dict[str, list[dict]]]:
     """query name -> account -> rows (dicts), each query run once for every account."""
@@ -240,9 +262,9 @@ def followup_views(insights: dict | None) -> list[dict] | None:
             for f in items]
 
 
-def account_html(account: str, data: dict, insights: dict | None, recs: list[RecFile], cross: list[dict],
-                 runs: list[dict], common: dict) -> str:
-    mine = {name: data[name].get(account, []) for name in ACCOUNT_QUERIES}
+def account_html(account: str, mine: dict[str, list[dict]], insights: dict | None, recs: list[RecFile],
+                 cross: list[dict], runs: list[dict], common: dict) -> str:
+    """mine: the account's rows of every ACCOUNT_QUERIES query."""
     findings = tagged_findings(insights)
     known = {f["id"]: f for f in (findings or []) + cross}
     page = Page()
@@ -264,17 +286,17 @@ def account_html(account: str, data: dict, insights: dict | None, recs: list[Rec
                   posts=table_html(mine["post_list"], POST_COLUMNS, "posts", {"text": "caption"}), **common)
 
 
-def all_html(data: dict, cross_insights: dict | None, per_account: dict[str, dict | None], recs: list[RecFile],
+def all_html(data: dict, cross_insights: dict | None, cited: dict[str, dict[str, dict]], recs: list[RecFile],
              common: dict, has_data: bool) -> str:
+    """cited: account -> the findings of its file that a pending proposal cites (cited_findings)."""
     flat = {name: [r for rows in data[name].values() for r in rows] for name in ALL_QUERIES}
     cross = tagged_findings(cross_insights)
     known = {f["id"]: f for f in cross or []}
-    for insights in per_account.values():
-        known.update({f["id"]: f for f in tagged_findings(insights) or []})
+    for findings in cited.values():
+        known.update(findings)
     page = Page()
-    decisions = [decision_view(page, week.decision(r, {**known, **{
-        f["id"]: f for f in tagged_findings(per_account.get(r.account)) or []}}, common["root"]), str(i))
-        for i, r in enumerate(recs)]
+    decisions = [decision_view(page, week.decision(r, {**known, **cited.get(r.account, {})}, common["root"]), str(i))
+                 for i, r in enumerate(recs)]
     lift = page.chart("lift", "Across accounts", charts.lift_heatmap(week.cross_cells(cross or [], charts.row_label)))
     followers = [page.chart(f"followers-{i}", "Follower growth", spec)
                  for i, spec in enumerate(charts.follower_growth(flat["follower_trend"]))]
@@ -396,33 +418,37 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     # an account's page says how recent its own data is: another account's new scrape is no news
     # there (and a page whose account's scrapes stopped shows it); all.html the newest of all
     through = dict(db.execute("SELECT account_name, max(scraped_at) FROM raw_files GROUP BY 1")) if db else {}
-    data = rows_by_account(db, tuple(dict.fromkeys(ACCOUNT_QUERIES + ALL_QUERIES))) if has_data else None
+    data = rows_by_account(db, ALL_QUERIES) if has_data else None
+    streams = {name: AccountRows(*stream_query(db, name)) for name in STREAMED} if has_data else {}
     recs = pending_recs(ws, None, problems)
+    cited_ids = {(r.data.get("evidence") or {}).get("finding") for r in recs}
     cross_insights = read_insights_file(ws.all_insights_path, problems)
     cross = [f for f in tagged_findings(cross_insights) or [] if f["dimension"] == "cross_account"]
     pages = Pages(ws)
     bundle = None
-    per_account = {}
+    cited = {}   # what all.html shows of the account files: the findings its proposals cite
     for account in accounts:
-        per_account[account] = insights = read_insights_file(ws.insights_path(account), problems)
+        insights = read_insights_file(ws.insights_path(account), problems)
+        cited[account] = {f["id"]: f for f in tagged_findings(insights) or [] if f["id"] in cited_ids}
         runs = week.record_history(ws, account, insights) if insights and insights.get("findings") else []
         if data is not None:
-            mine = [r for r in recs if account in r.patches]   # its own files and the cross-account ones
-            cited = {(r.data.get("evidence") or {}).get("finding") for r in mine}
+            theirs = [r for r in recs if account in r.patches]   # its own files and the cross-account ones
+            evidence = {(r.data.get("evidence") or {}).get("finding") for r in theirs}
             own = {"data_through": local_day(through[account]) if through.get(account) else common["data_through"]}
-            inputs = fingerprint(shared, own, account, insights, rec_inputs(mine),
-                                 [f for f in cross if f["id"] in cited], runs,
-                                 {name: data[name].get(account, []) for name in ACCOUNT_QUERIES})
+            rows = {name: data[name].get(account, []) if name in ALL_QUERIES else streams[name].take(account)
+                    for name in ACCOUNT_QUERIES}
+            inputs = fingerprint(shared, own, account, insights, rec_inputs(theirs),
+                                 [f for f in cross if f["id"] in evidence], runs, rows)
             if not pages.up_to_date(f"{account}.html", inputs):
                 bundle = bundle or vega_bundle()
-                pages.write(f"{account}.html", inputs, account_html(account, data, insights, mine, cross, runs,
+                pages.write(f"{account}.html", inputs, account_html(account, rows, insights, theirs, cross, runs,
                                                                     {**common, **own, "bundle": bundle}))
     empty = {name: {} for name in ALL_QUERIES}
-    inputs = fingerprint(shared, common["data_through"], cross_insights, per_account, rec_inputs(recs), has_data,
+    inputs = fingerprint(shared, common["data_through"], cross_insights, cited, rec_inputs(recs), has_data,
                          {name: (data or empty)[name] for name in ALL_QUERIES})
     if not pages.up_to_date("all.html", inputs):
         bundle = bundle or vega_bundle()
-        pages.write("all.html", inputs, all_html(data or empty, cross_insights, per_account, recs,
+        pages.write("all.html", inputs, all_html(data or empty, cross_insights, cited, recs,
                                                  {**common, "bundle": bundle}, has_data))
     pages.save()
     if not quiet:

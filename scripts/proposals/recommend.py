@@ -12,7 +12,6 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-import jsonschema
 
 from scripts.analysis.headlines import proposal_headline
 from scripts.proposals import rules as recommend_rules
@@ -25,14 +24,12 @@ from scripts.core.problems import Problems
 from scripts.proposals.recfiles import (CATEGORIES, REVERT, RecError, RecFile, apply_patch, change_signature, context_error,
                                         context_or_default, file_stem, outside_fields_problem, read_states, sync_db,
                                         validate_rec, with_tests)
-from scripts.core.schemas import schema_problem
+from scripts.core.schemas import INSIGHTS_VALIDATOR, schema_problem
 from scripts.proposals.reverts import revert_proposals, reverted_changes
 from scripts.core.timeutil import parse_utc, to_iso
-from scripts.core.workspace import ALL, SCHEMA_DIR, Workspace
+from scripts.core.workspace import ALL, Workspace
 
 MIN_PER_ACCOUNT, MAX_PER_ACCOUNT, MAX_PER_CATEGORY = 3, 5, 2
-INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
-_insights_validator = jsonschema.Draft202012Validator(INSIGHTS_SCHEMA)
 
 
 @dataclass
@@ -57,7 +54,7 @@ def read_insights(path) -> dict:
         insights = read_json(path)
     except UnreadableJson as exc:
         raise RecError(f"{path}: {exc}") from None
-    problem = schema_problem(_insights_validator, insights)
+    problem = schema_problem(INSIGHTS_VALIDATOR, insights)
     if problem:
         raise RecError(f"{path}: {problem}")
     return insights
@@ -228,7 +225,10 @@ def vet_all(raws: list[dict], inputs: AccountInputs, source: str, notes: list[st
 
 def propose(inputs: AccountInputs, blocked: set[frozenset], busy: set[str], slots: int,
             notes: list[str], api_key: str | None) -> list[dict]:
-    """Claude's proposals when a key is set (topped up by the rules), the rules' otherwise."""
+    """Claude's proposals when a key is set (topped up by the rules), the rules' otherwise; none,
+    and no call to Claude, when the inbox has no free slot."""
+    if slots <= 0:
+        return []
     def rules() -> list[dict]:
         findings = list(inputs.findings.values())
         raws = recommend_rules.actionable(findings, inputs.context, inputs.hooks_by_style, inputs.platforms)
