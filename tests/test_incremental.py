@@ -124,6 +124,16 @@ def test_a_damaged_or_missing_priors_file_pools_afresh_and_is_rewritten(weekly, 
     assert from_cache(result.stdout) == (4, 4)   # pooled afresh to the priors it held: the findings stand
 
 
+def test_a_priors_file_that_cannot_be_written_fails_the_step_and_costs_no_findings(weekly, tmp_path):
+    ws = copy(weekly, tmp_path / "a")
+    ws.pooled_priors_path.unlink()
+    ws.pooled_priors_path.mkdir()                # neither read nor replaced
+    result = run_step("analyze", ws.root, check=False)
+    assert result.returncode == 1 and "cannot keep the pooled priors" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert insights(ws) == insights(weekly)
+
+
 def test_one_tampered_family_is_pooled_afresh_and_the_others_kept(weekly, tmp_path):
     ws = copy(weekly, tmp_path / "a")
     stored = json.loads(ws.pooled_priors_path.read_text())

@@ -274,7 +274,7 @@ class PhaseOne:
         return cls(estimates, data.platforms, hook_score_posts(models), key, None if stored else result)
 
 
-def _read_and_model(db, ws: Workspace, account: str) -> tuple[tuple | None, str, bool]:
+def _read_and_model(db, ws: Workspace, account: str) -> tuple[tuple, str, bool]:
     """(data, models, estimates) from the cache, else read and modelled; its key; whether cached.
     The fingerprint and the data are read in one read transaction, so the key stands for the data."""
     db.conn.execute("BEGIN")
@@ -338,6 +338,7 @@ def _analyze_one(account: str) -> tuple[str, dict | str, bool]:
 
 # --- the kept priors (docs/analyze.md, "The kept prior") ----------------------------------------
 PRIORS_MAX_BYTES = 256 * 2**20
+PRIORS_FORMAT = "account-analytics pooled priors v1"
 
 
 def read_priors(ws: Workspace) -> dict[str, Prior]:
@@ -358,21 +359,23 @@ def read_priors(ws: Workspace) -> dict[str, Prior]:
     return kept
 
 
-PRIORS_FORMAT = "account-analytics pooled priors v1"
-
-
 def priors_text(priors: dict[str, Prior]) -> str:
     return json.dumps({"format": PRIORS_FORMAT,
                        "families": {name: prior_to_json(priors[name]) for name in sorted(priors)}})
 
 
-def write_priors(ws: Workspace, text: str) -> None:
-    """The priors this run pooled with, for the next run (unless unchanged)."""
+def write_priors(ws: Workspace, text: str) -> str | None:
+    """The priors this run pooled with, for the next run (unless unchanged); the problem line when
+    the file cannot be written (the findings are still written: the next run pools afresh)."""
     path = ws.pooled_priors_path
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        if path.read_text(encoding="utf-8") == text:
-            return
-    write_text_atomic(path, text)
+    with contextlib.suppress(OSError, UnicodeDecodeError, ValueError):
+        if read_bytes_bounded(path, PRIORS_MAX_BYTES) == text.encode():
+            return None
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        return f"{path}: cannot keep the pooled priors ({exc})"
+    return None
 
 
 def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
@@ -387,11 +390,12 @@ def _in_workers(job, accounts: list[str]) -> Iterator[tuple]:
         yield from pool.imap(job, accounts)
 
 
-def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict, dict]:
+def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[tuple], list[Candidate], dict, dict,
+                                                                          str | None]:
     """Every account read, modelled (or taken from the phase-one cache), pooled with the others and
     analyzed (or taken from the findings cache), in name order: [(account, document or the reason it
     failed)], the cross-account candidates, each account's day-7 posts per platform (for the
-    follow-ups), and how many accounts each cache served."""
+    follow-ups), how many accounts each cache served, and the priors file's problem (or None)."""
     accounts = sorted(configs)
     _work.update(db_path=ws.db_path, configs=configs, ws=ws, code=code_fingerprint())
     try:
@@ -402,7 +406,7 @@ def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[
         prune_cache(ws, accounts)
         pooled = pool_accounts({account: one.estimates for account, one in modelled.items()}, read_priors(ws))
         priors = priors_text(pooled.priors)
-        write_priors(ws, priors)
+        priors_problem = write_priors(ws, priors)
         _work.update(inputs=modelled, pooled=pooled, priors=hashlib.sha256(priors.encode()).hexdigest())
         docs = dict(failed)
         for account, doc, hit in _in_workers(_analyze_one, sorted(modelled)):
@@ -410,7 +414,7 @@ def analyze_all(ws: Workspace, configs: dict[str, AccountConfig]) -> tuple[list[
             hits["findings"] += hit
         cross = cross_account(pooled.families, {account: one.hook_posts for account, one in modelled.items()})
         day7 = {account: one.platforms for account, one in modelled.items()}
-        return [(account, docs[account]) for account in accounts], cross, day7, hits
+        return [(account, docs[account]) for account in accounts], cross, day7, hits, priors_problem
     finally:
         _work.clear()
 
@@ -447,7 +451,9 @@ def _analyze_workspace(ws: Workspace, quiet: bool) -> Problems:
     docs: list[dict] = []
     long_tail: dict[str, str] = {}
     written = unchanged = 0
-    results, cross, day7_posts, hits = analyze_all(ws, configs)
+    results, cross, day7_posts, hits, priors_problem = analyze_all(ws, configs)
+    if priors_problem:
+        problems.add(priors_problem)
     for account, result in results:
         if isinstance(result, str):  # one account's failure must not cost the others their files
             problems.add(f"{ws.insights_path(account)}: analysis failed ({result})")

@@ -116,6 +116,7 @@ VOCABULARY = {"hook_style": HOOK_STYLES, "cta": CTAS}
 POOLED_LEVERS = ("format", "hook_style", "content_pillar", "cta", "daypart")
 LISTED_ACCOUNTS = 6     # claims name each account's ratio up to this many accounts
 
+
 def hook_score_posts(models: dict[str, dict[str, LeverModel]]) -> dict[str, PlatformPosts]:
     """An account's posts per platform that enter the cross-account hook-score test: platforms whose
     model of the platform's metric has enough posts (models: platform -> metric -> its model)."""
