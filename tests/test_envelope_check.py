@@ -30,14 +30,20 @@ def fast_accepts(document) -> bool:
     return _checker.passes_fast(document)
 
 
+def replaced(base: dict, path: tuple, value) -> dict:
+    """A copy of base with the value at path replaced."""
+    document = copy.deepcopy(base)
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return document
+
+
 @pytest.mark.parametrize("path", PATHS, ids="/".join)
 def test_the_compiled_check_accepts_nothing_the_schema_refuses(path):
     for value in VALUES:
-        document = copy.deepcopy(BASE)
-        node = document
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
+        document = replaced(BASE, path, value)
         if fast_accepts(document):
             assert _checker.judge.is_valid(document), (path, value)
         assert (_envelope_problem(document) is None) == _checker.judge.is_valid(document), (path, value)
@@ -73,11 +79,7 @@ def test_no_compiled_check_accepts_what_jsonschema_refuses(checker, base):
     tried = 0
     for path in list(every_path(base))[1:]:
         for value in VALUES:
-            document = copy.deepcopy(base)
-            node = document
-            for key in path[:-1]:
-                node = node[key]
-            node[path[-1]] = value
+            document = replaced(base, path, value)
             tried += 1
             if checker.passes_fast(document):
                 assert checker.judge.is_valid(document), (path, value)

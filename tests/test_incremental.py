@@ -261,42 +261,35 @@ def test_corrupt_cache_entries_and_manifest_are_ignored_and_rebuilt(weekly, tmp_
     assert "(5 unchanged page(s) left as they were)" in run_step("dashboard", ws.root).stdout
 
 
-def test_an_entry_not_signed_by_this_user_is_never_unpickled(weekly, tmp_path):
+def plant(path, magic: bytes, marker) -> str:
+    """Replace a cache entry with a pickle that would create `marker` when loaded, under the entry's
+    own key and with a correct checksum, but not signed with this user's secret; the key."""
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+    payload = pickle.dumps(Planted())
+    key = path.read_bytes()[len(magic):].split(b"\n", 2)[1]
+    path.write_bytes(magic + hashlib.sha256(payload).hexdigest().encode() + b"\n" + key + b"\n" + payload)
+    return key.decode()
+
+
+@pytest.mark.parametrize("entry", ["phase one", "findings"])
+def test_an_entry_not_signed_by_this_user_is_never_unpickled(weekly, tmp_path, entry):
     # a pickle runs code when loaded: one planted in (or copied into) a workspace, with a correct
     # key and checksum, must be a miss without ever being loaded
     ws = copy(weekly, tmp_path / "a")
     account = ws.account_names()[0]
-    path = ws.analyze_cache_path(account)
     marker = tmp_path / "pwned"
-
-    class Planted:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-    payload = pickle.dumps(Planted())
-    key = path.read_bytes()[len(analyze.CACHE_MAGIC):].split(b"\n", 2)[1]
-    path.write_bytes(analyze.CACHE_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + key + b"\n"
-                     + payload)
-    assert analyze.read_cache(path, key.decode(), account) is None and not marker.exists()
+    if entry == "phase one":
+        key = plant(ws.analyze_cache_path(account), analyze.CACHE_MAGIC, marker)
+        assert analyze.read_cache(ws.analyze_cache_path(account), key, account) is None
+    else:
+        key = plant(ws.findings_cache_path(account), analyze.FINDINGS_MAGIC, marker)
+        assert analyze.read_findings_cache(ws, account, key) is None
+    assert not marker.exists()
     result = run_step("analyze", ws.root)
-    assert from_cache(result.stdout)[0] == 3 and not marker.exists()
-
-
-def test_a_findings_entry_not_signed_by_this_user_is_never_unpickled(weekly, tmp_path):
-    ws = copy(weekly, tmp_path / "a")
-    account = ws.account_names()[1]
-    path = ws.findings_cache_path(account)
-    marker = tmp_path / "pwned"
-
-    class Planted:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-    payload = pickle.dumps(Planted())
-    key = path.read_bytes()[len(analyze.FINDINGS_MAGIC):].split(b"\n", 2)[1]
-    path.write_bytes(analyze.FINDINGS_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + key + b"\n"
-                     + payload)
-    assert analyze.read_findings_cache(ws, account, key.decode()) is None and not marker.exists()
-    result = run_step("analyze", ws.root)
-    assert from_cache(result.stdout) == (4, 3) and not marker.exists() and insights(ws) == insights(weekly)
+    assert from_cache(result.stdout) == ((3, 4) if entry == "phase one" else (4, 3)) and not marker.exists()
+    assert insights(ws) == insights(weekly)
 
 
 def test_an_entry_under_another_key_is_a_miss(weekly, tmp_path):
