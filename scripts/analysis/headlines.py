@@ -428,9 +428,10 @@ def _late_sentence(finding: dict, difference: float | None) -> str:
 
 def _spread_sentence(finding: dict) -> str:
     subject = _subject(finding)
-    standouts = subject.get("accounts") if isinstance(subject.get("accounts"), list) else []
+    named = subject.get("accounts") if isinstance(subject.get("accounts"), list) else []
+    standouts = [name for name in named if isinstance(name, str) and name]   # a file may hold anything here
     who = subject_words(finding)
-    tail = f"; {', '.join(map(str, standouts))} stands out" if standouts else ""
+    tail = f"; {', '.join(standouts)} stands out" if standouts else ""
     return f"How {who} do {_verb(finding, 'differs', 'differ')} between accounts{tail}"
 
 
