@@ -23,6 +23,11 @@ unequal errors exactly. statsmodels' combine_effects (Paule-Mandel) gives the sa
 single level; the grid adds the shrunk per-account effects, which it does not give.
 
 An account with no siblings for a level keeps its own estimate (nothing to borrow from).
+
+The computation is split at the cross-account side: fit_prior gives, per family, the tau weights and
+each level's mu_k and precision at every tau; Family.shrunk gives one account's shrunk estimate from
+that and its own. So a prior can be kept from one run to the next while it still holds (prior_holds,
+below), and no account's shrunk estimates need be held for every account at once.
 """
 from __future__ import annotations
 
