@@ -46,7 +46,7 @@ from scripts.analysis.portfolio import cross_account, exploration, hook_score_po
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import missing_data, open_db
-from scripts.core.files import WriteFailed, hash_files, read_bytes_bounded, write_text_atomic
+from scripts.core.files import UnreadableJson, WriteFailed, hash_files, read_bytes_bounded, read_json, write_text_atomic
 from scripts.core.signed import read_entry, write_entry
 from scripts.core.problems import Problems
 from scripts.core.schemas import INSIGHTS_VALIDATOR, schema_problem
@@ -166,10 +166,11 @@ def analyze_account(data: AccountData, config: AccountConfig, models: dict, ev: 
 
 
 # --- the phase-one cache ------------------------------------------------------------------------
-# An entry (scripts/core/signed.py) is CACHE_MAGIC, the HMAC-SHA256 of key and pickle under this user's secret,
-# the key, then the pickle of (data, models, estimates). Anything else (a torn, truncated or foreign file, another key, a pickle that does
-# not load) is a miss: the account is read and modelled again and the entry rewritten. The cache
-# only ever saves time; what is in it never decides a result (the key covers every input).
+# An entry (scripts/core/signed.py) is CACHE_MAGIC, the HMAC-SHA256 of key and pickle under this
+# user's secret, the key, then the pickle of (data, models, estimates). Anything else (a torn,
+# truncated or foreign file, another key, a pickle that does not load) is a miss: the account is read
+# and modelled again and the entry rewritten. The cache only ever saves time; what is in it never
+# decides a result (the key covers every input).
 CACHE_MAGIC = b"account-analytics analyze phase-one cache v1\n"
 FINDINGS_MAGIC = b"account-analytics analyze findings cache v1\n"
 CACHE_MAX_BYTES = 256 * 2**20   # an account-year is about 0.6 MB
@@ -313,9 +314,10 @@ def _phase_one_again(ws: Workspace, account: str, one: PhaseOne) -> tuple:
         return cached
     db = open_db(_work["db_path"], schema=False)
     try:
-        return _read_and_model(db, ws, account)[0]
+        data = read_account(db, account)
     finally:
         db.conn.close()
+    return (data, *model_account(data))
 
 
 def _analyze_one(account: str) -> tuple[str, dict | str, bool]:
@@ -346,9 +348,9 @@ def read_priors(ws: Workspace) -> dict[str, Prior]:
     writes (or a file that is missing, torn or foreign) is pooled afresh: the file is state that only
     keeps findings still, never an input a result depends on beyond the tolerances."""
     try:
-        stored = json.loads(read_bytes_bounded(ws.pooled_priors_path, PRIORS_MAX_BYTES))
+        stored = read_json(ws.pooled_priors_path, max_bytes=PRIORS_MAX_BYTES)
         families = stored["families"] if stored.get("format") == PRIORS_FORMAT else {}
-    except (OSError, ValueError, AttributeError, TypeError, KeyError, RecursionError):
+    except (UnreadableJson, OSError, AttributeError, KeyError, TypeError):
         return {}
     kept = {}
     for name, doc in families.items() if isinstance(families, dict) else ():

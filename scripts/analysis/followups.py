@@ -50,7 +50,7 @@ from scripts.analysis.data import METRICS, PRIMARY_METRIC, PlatformPosts
 from scripts.analysis.model import LEVERS, lever_labels
 from scripts.core.db import open_db
 from scripts.core.files import UnreadableJson, read_json
-from scripts.core.schemas import INSIGHTS_SCHEMA, schema_problem, validator
+from scripts.core.schemas import INSIGHTS_SCHEMA, Checker, schema_problem
 from scripts.core.timeutil import parse_utc, to_iso
 from scripts.core.workspace import PLATFORMS, Workspace, is_account_name
 from scripts.store.backfill import generated_time
@@ -573,7 +573,7 @@ def account_tz(config) -> ZoneInfo:
 
 
 
-_EXTRA_VALIDATOR = validator(
+_EXTRA_VALIDATOR = Checker(
     {**INSIGHTS_SCHEMA, "required": [], "properties": {k: INSIGHTS_SCHEMA["properties"][k] for k in ("followups", "beliefs")}})
 
 

@@ -20,6 +20,10 @@ SAME_IN_DRAFT_7 = frozenset({
     "allOf", "anyOf", "oneOf", "not", "if", "then", "else"})
 
 
+# keys whose value is data, not a schema: never searched for keywords or references
+_DATA_KEYS = ("const", "enum", "default", "examples")
+
+
 class Checker:
     """A schema's check. jsonschema (Draft 2020-12) is the judge and words the reason. Where the
     schema uses only SAME_IN_DRAFT_7's keywords, the same schema compiled to Python by
@@ -29,6 +33,8 @@ class Checker:
     which accepts what it accepts."""
 
     def __init__(self, schema: dict, fast: bool = True):
+        """fast=False: without the compiled first check, for a schema made for one document, where
+        compiling costs more than it saves."""
         self.judge = jsonschema.Draft202012Validator(inlined(schema))
         self._fast = fastjsonschema.compile(schema) if fast and keywords(schema) <= SAME_IN_DRAFT_7 else None
 
@@ -54,11 +60,10 @@ def keywords(schema) -> set[str]:
             for key, value in node.items():
                 if parent in ("properties", "$defs", "patternProperties"):
                     stack.append((value, None))
-                elif key not in ("const", "enum", "default", "examples"):
-                    found.add(key)
+                    continue
+                found.add(key)
+                if key not in _DATA_KEYS:
                     stack.append((value, key))
-                else:
-                    found.add(key)
     return found
 
 
@@ -95,17 +100,11 @@ def inlined(schema: dict) -> dict:
             name = ref[len("#/$defs/"):]
             if name in defs and name not in seen:
                 return resolve(defs[name], seen | {name})
-        return {key: value if key in ("const", "enum", "default", "examples") else resolve(value, seen)
+        return {key: value if key in _DATA_KEYS else resolve(value, seen)
                 for key, value in node.items()}
 
     return resolve(schema, frozenset())
 
 
-def validator(schema: dict, fast: bool = True) -> Checker:
-    """The check of a schema (fast=False: without the compiled first check, for a schema made for one
-    document, where compiling costs more than it saves)."""
-    return Checker(schema, fast)
-
-
 INSIGHTS_SCHEMA = json.loads((SCHEMA_DIR / "insights.schema.json").read_text())
-INSIGHTS_VALIDATOR = validator(INSIGHTS_SCHEMA)   # analyze's output, and every reader's input
+INSIGHTS_VALIDATOR = Checker(INSIGHTS_SCHEMA)   # analyze's output, and every reader's input

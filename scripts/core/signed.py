@@ -40,9 +40,10 @@ _secrets: dict[str, bytes | None] = {}
 
 
 def _secret() -> bytes | None:
-    """signing_key, read once per process and cache folder (a step reads hundreds of entries)."""
+    """signing_key, read (or found missing) once per process and cache folder: a step reads
+    hundreds of entries."""
     where = os.environ.get("XDG_CACHE_HOME") or str(Path.home())
-    if _secrets.get(where) is None:
+    if where not in _secrets:
         _secrets[where] = signing_key()
     return _secrets[where]
 

@@ -15,12 +15,11 @@ all.html is written last: it is the Make target, so it only appears once every p
 A page whose inputs did not change since it was built is left as it is (docs/outputs.md): every page's
 inputs (its insights, the pending proposals it shows and the findings they cite, its history of earlier
 runs, its rows of every query, the list of accounts, its account's newest scrape (all.html: the newest
-of all), the output code and SQL) are
-fingerprinted into data/cache/dashboard/manifest.json when it is written. Only the clock ("page
-built") is no input: an unchanged page keeps the time it was built.
+of all), the output code and SQL) are fingerprinted into data/cache/dashboard/manifest.json when it
+is written. Only the clock ("page built") is no input: an unchanged page keeps the time it was built.
 
 The post numbers come from the canned queries of sql/queries/ (the same SQL as `make report` and
-Datasette), each run once for all accounts and split by account.
+Datasette), each run once for all accounts and read account by account.
 """
 from __future__ import annotations
 
@@ -46,7 +45,7 @@ from scripts.core.textsafety import tag_safe_json
 from scripts.core.timeutil import parse_utc, to_iso, utc_now
 from scripts.core.workspace import PROJECT_DIR, Workspace
 from scripts.outputs import charts, week
-from scripts.outputs.queries import stream_query, run_query
+from scripts.outputs.queries import run_query, stream_query
 from scripts.outputs.report import (MISSING_LEGEND, known_accounts, pending_recs, read_insights_file,
                                     tagged_findings)
 from scripts.proposals.recfiles import RecFile
@@ -288,7 +287,7 @@ def account_html(account: str, mine: dict[str, list[dict]], insights: dict | Non
 
 def all_html(data: dict, cross_insights: dict | None, cited: dict[str, dict[str, dict]], recs: list[RecFile],
              common: dict, has_data: bool) -> str:
-    """cited: account -> the findings of its file that a pending proposal cites (cited_findings)."""
+    """cited: account -> the findings of its file that a pending proposal cites."""
     flat = {name: [r for rows in data[name].values() for r in rows] for name in ALL_QUERIES}
     cross = tagged_findings(cross_insights)
     known = {f["id"]: f for f in cross or []}

@@ -50,15 +50,15 @@ class Result:
     rows: list[tuple]
 
 
-def run_query(db, name: str, account: str | None) -> Result:
-    """One canned query; account None means every account (the query's :account = '')."""
-    query = canned_queries()[name]
-    cursor = db.execute(query["sql"], {"account": account or ""})
-    return Result(name, query.get("title", name), [c[0] for c in cursor.description], cursor.fetchall())
-
-
-def stream_query(db, name: str):
-    """One canned query over every account, as (columns, a cursor of its rows), read as they are
-    used: the dashboard takes one account's rows at a time (its queries are ordered by account)."""
-    cursor = db.execute(canned_queries()[name]["sql"], {"account": ""})
+def stream_query(db, name: str, account: str | None = None):
+    """One canned query as (columns, a cursor of its rows), read as they are used (the dashboard
+    takes one account's rows at a time: its queries are ordered by account); account None means
+    every account (the query's :account = '')."""
+    cursor = db.execute(canned_queries()[name]["sql"], {"account": account or ""})
     return [c[0] for c in cursor.description], cursor
+
+
+def run_query(db, name: str, account: str | None) -> Result:
+    """One canned query, its rows read whole."""
+    columns, cursor = stream_query(db, name, account)
+    return Result(name, canned_queries()[name].get("title", name), columns, cursor.fetchall())

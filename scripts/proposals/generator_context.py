@@ -25,9 +25,8 @@ import random
 from pathlib import Path
 from statistics import NormalDist
 
-
 from scripts.core.files import UnreadableJson, read_json, write_json_atomic
-from scripts.core.schemas import schema_problem, validator
+from scripts.core.schemas import Checker, schema_problem
 from scripts.core.workspace import SCHEMA_DIR
 
 __all__ = ["CONTEXT_FILE", "DEFAULT_BELIEF_SD", "EXPLORATION_FLOOR", "EXPLORATION_RATE", "SCHEMA_PATH", "ContextError",
@@ -41,7 +40,7 @@ EXPLORATION_RATE = 0.1  # without beliefs: share of picks made uniformly, so low
 EXPLORATION_FLOOR = 0.05  # with beliefs: each format's least probability (the context's exploration_floor wins)
 DEFAULT_BELIEF_SD = 0.5   # a format the beliefs do not cover: N(0, 0.5^2), the analyzer's prior
 CONTEXT_SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-_CONTEXT_VALIDATOR = validator(CONTEXT_SCHEMA)
+_CONTEXT_VALIDATOR = Checker(CONTEXT_SCHEMA)
 _KINDS = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
 
 
@@ -76,7 +75,7 @@ def context_problem(context, schema: dict | None = None) -> str | None:
     where = first_nonfinite(context)
     if where is not None:
         return f"{where}: not a finite number (NaN and Infinity are not JSON)"
-    return schema_problem(validator(schema, fast=False) if schema else _CONTEXT_VALIDATOR, context, pointer=True)
+    return schema_problem(Checker(schema, fast=False) if schema else _CONTEXT_VALIDATOR, context, pointer=True)
 
 
 def first_nonfinite(value) -> str | None:

@@ -19,7 +19,7 @@ import jsonpatch
 from scripts.store.classify import HOOK_STYLES
 from scripts.core.config import AccountConfig
 from scripts.core.files import UnreadableJson, read_json
-from scripts.core.schemas import schema_problem, validator
+from scripts.core.schemas import Checker, schema_problem
 from scripts.core.timeutil import parse_utc
 from scripts.core.workspace import REC_STATES, SCHEMA_DIR, Workspace, check_account_name
 from scripts.proposals.generator_context import CONTEXT_SCHEMA, context_problem, first_nonfinite
@@ -53,7 +53,7 @@ APPLY_FIELDS = ("approved_recommendations", "last_updated", "sample_size")
 CHANGING_OPS = ("add", "remove", "replace", "move", "copy")
 
 REC_SCHEMA = json.loads((SCHEMA_DIR / "recommendation.schema.json").read_text())
-_rec_validator = validator(REC_SCHEMA)
+_rec_validator = Checker(REC_SCHEMA)
 FILE_NAME = re.compile(r"^(?P<account>.+)--(?P<date>\d{4}-\d{2}-\d{2})--(?P<category>"
                        + "|".join(CATEGORIES) + r")(?:--(?P<n>[0-9]+))?\.json$")
 

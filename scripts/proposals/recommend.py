@@ -12,7 +12,6 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-
 from scripts.analysis.headlines import proposal_headline
 from scripts.proposals import rules as recommend_rules
 from scripts.core.config import AccountConfig, load_accounts

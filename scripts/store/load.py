@@ -26,7 +26,6 @@ from operator import itemgetter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-
 from scripts.core.config import AccountConfig, load_accounts
 from scripts.core.cpus import usable_cpus
 from scripts.core.db import open_db
@@ -35,13 +34,13 @@ from scripts.sources.normalize import (ERROR_ITEM, NO_ID, PARTIAL, PROFILE_RECOR
                                        ItemsRead, NormalizedItem, handle, profile_row, read_items, snapshot_values)
 from scripts.core.problems import Problems
 from scripts.core.progress import progress
-from scripts.core.schemas import schema_problem, validator
+from scripts.core.schemas import Checker, schema_problem
 from scripts.core.timeutil import STAMP_FORMAT, parse_stamp, parse_utc, to_iso, to_local, utc_now
 from scripts.core.workspace import COMPRESSED_SUFFIX, RAW_SUFFIX, SCHEMA_DIR, Workspace, envelope_path, raw_stamp
 
 ENVELOPE_SCHEMA = json.loads((SCHEMA_DIR / "raw_envelope.schema.json").read_text())
 # checked first by the compiled schema: a tenth of jsonschema's time (scripts/core/schemas.py)
-_checker = validator(ENVELOPE_SCHEMA)
+_checker = Checker(ENVELOPE_SCHEMA)
 
 
 def _envelope_problem(shallow) -> str | None:
