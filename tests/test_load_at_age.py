@@ -1,6 +1,8 @@
 """metrics_at_age kept by load, one statement per raw file (issue 18), against the rule it replaced: the
 per-snapshot trigger that kept it until then, replayed over the same snapshots in the order they were
-inserted, and the fill-once rule a database from before the table gets (sql/tables/metrics_snapshots.sql)."""
+inserted, and the fill-once rule a database from before the table gets (sql/tables/metrics_snapshots.sql).
+And each post's latest snapshot, which v_post_performance finds through posts.last_seen_at, against the
+design's rule, in databases with either order of the snapshots' index."""
 from __future__ import annotations
 
 import contextlib
@@ -77,6 +79,53 @@ def test_at_age_rows_equal_what_the_trigger_gave_with_scrapes_loaded_out_of_orde
     assert len(rows) > 100 and {r[1] for r in rows} == {1, 3, 7, 14, 21, 30}
     assert rows == by_the_trigger(ws.db_path, tmp_path)
     assert rows == by_the_fill_rule(ws.db_path, tmp_path)
+    assert_latest_is_the_designs(ws.db_path)
+
+
+# the design's rule for a post's latest snapshot (account-analytics-design.md), which
+# v_post_performance finds through posts.last_seen_at instead
+DESIGNS_LATEST = """
+SELECT p.post_id, ms.scraped_at, ms.views, ms.likes FROM posts p
+JOIN metrics_snapshots ms ON p.post_id = ms.post_id
+WHERE ms.scraped_at = (SELECT MAX(scraped_at) FROM metrics_snapshots WHERE post_id = p.post_id)
+ORDER BY p.post_id
+"""
+
+
+def assert_latest_is_the_designs(db_path) -> None:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        latest = conn.execute("SELECT post_id, scraped_at, views, likes FROM v_post_performance "
+                              "ORDER BY post_id").fetchall()
+        assert latest == conn.execute(DESIGNS_LATEST).fetchall()
+        assert len(latest) == conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+
+
+def test_a_database_with_the_old_snapshot_index_gives_the_same_latest_snapshots(tmp_path):
+    """Until issue 18 the snapshots' index led with post_id; a database loaded then keeps that order
+    (CREATE TABLE IF NOT EXISTS leaves it) and must read the same, and go on loading."""
+    ws = build_demo(tmp_path / "ws", days=20, accounts=1, steps=())
+    files = ws.raw_files()
+    aside = tmp_path / "aside" / files[-1].name
+    aside.parent.mkdir()
+    files[-1].rename(aside)
+    run_step("load", ws.root)
+    create = (TABLES_DIR / "metrics_snapshots.sql").read_text(encoding="utf-8").split(");")[0] + ");"
+    old_order = create.replace("UNIQUE (scraped_at, post_id)", "UNIQUE (post_id, scraped_at)") \
+        .replace("metrics_snapshots (", "old_snapshots (", 1)
+    assert old_order != create
+    with contextlib.closing(sqlite3.connect(ws.db_path)) as conn:  # the views come back at the next open
+        views = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
+        conn.executescript("".join(f"DROP VIEW {v};" for v in views) + f"""PRAGMA foreign_keys = OFF; {old_order}
+            INSERT INTO old_snapshots SELECT * FROM metrics_snapshots; DROP TABLE metrics_snapshots;
+            ALTER TABLE old_snapshots RENAME TO metrics_snapshots;""")
+    aside.rename(files[-1])
+    run_step("load", ws.root)
+    with contextlib.closing(sqlite3.connect(ws.db_path)) as conn:
+        index = conn.execute("SELECT name FROM pragma_index_list('metrics_snapshots') WHERE origin = 'u'").fetchone()[0]
+        assert [r[2] for r in conn.execute(f"PRAGMA index_info('{index}')")] == ["post_id", "scraped_at"]
+        assert conn.execute("SELECT count(*) FROM metrics_snapshots WHERE raw_file = ?",
+                            [str(files[-1].relative_to(ws.root))]).fetchone()[0] > 0
+    assert_latest_is_the_designs(ws.db_path)
 
 
 def test_a_file_loaded_again_changes_no_at_age_row(tmp_path):

@@ -64,6 +64,12 @@ def test_post_performance_is_the_latest_snapshot(db):
     ]
 
 
+def test_post_performance_looks_each_post_up_in_the_snapshots_index(db):
+    """One index lookup per post, never a scan of the snapshots (a million rows at 50 accounts)."""
+    plan = [row["detail"] for row in db.query("explain query plan select * from v_post_performance")]
+    assert any(d.startswith("SEARCH ms USING INDEX") for d in plan) and not any(d.startswith("SCAN ms") for d in plan)
+
+
 def test_metrics_at_age_take_the_first_snapshot_within_36_hours(db):
     rows = query(db, "select post_id, age_day, views, scraped_at from v_metrics_at_age"
                      " where age_day in (1, 7) order by age_day, post_id")

@@ -8,11 +8,16 @@ from scripts.core.db import open_db
 from scripts.core.files import read_json
 from scripts.core.workspace import Workspace
 
+# snapshots counted in one pass over them (their index leads with the scrape time, not the post)
 ACCOUNT_SQL = """
+WITH snapshots AS MATERIALIZED (
+    SELECT q.account_name, q.platform, COUNT(*) AS n
+    FROM metrics_snapshots ms JOIN posts q ON q.post_id = ms.post_id
+    GROUP BY q.account_name, q.platform
+)
 SELECT p.account_name, p.platform, COUNT(DISTINCT p.post_id) AS posts,
        SUM(p.output_folder IS NOT NULL) AS matched,
-       (SELECT COUNT(*) FROM metrics_snapshots ms JOIN posts q ON q.post_id = ms.post_id
-         WHERE q.account_name = p.account_name AND q.platform = p.platform) AS snapshots,
+       (SELECT n FROM snapshots s WHERE s.account_name = p.account_name AND s.platform = p.platform) AS snapshots,
        (SELECT followers FROM profile_snapshots ps WHERE ps.account_name = p.account_name
          AND ps.platform = p.platform ORDER BY scraped_at DESC LIMIT 1) AS followers,
        (SELECT MAX(scraped_at) FROM raw_files r WHERE r.account_name = p.account_name
