@@ -4,12 +4,15 @@ re-renders only the pages whose inputs changed. Whatever it reuses, the result i
 scratch gives: these tests compare them byte for byte, apart from the clock."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import pickle
 import re
 import shutil
+import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -203,6 +206,49 @@ def test_with_nothing_new_no_file_is_rewritten_and_a_changed_proposal_redraws_it
     assert_same(pages(ws), pages(scratch))
 
 
+def matched_folder(ws: Workspace, account: str) -> tuple[Path, str]:
+    """A generator folder backfill matched to one of the account's posts, and a format the account's
+    other posts have that this one has not."""
+    with contextlib.closing(sqlite3.connect(ws.db_path)) as conn:
+        folder, current = conn.execute("SELECT output_folder, format FROM posts WHERE account_name = ? AND "
+                                       "output_folder IS NOT NULL ORDER BY post_id LIMIT 1", [account]).fetchone()
+        other = conn.execute("SELECT min(format) FROM posts WHERE account_name = ? AND format != ?",
+                             [account, current]).fetchone()[0]
+    return ws.account_dir(account) / folder, other
+
+
+def test_pages_follow_what_backfill_stores_with_or_without_its_fingerprint(weekly, tmp_path):
+    """Account pages are fingerprinted by the account's state in the database (the raw files loaded,
+    backfill's fingerprint), not by running their queries: a generator folder edited in place changes
+    what backfill stores, and that account's page, and no other. An account whose backfill had
+    problems keeps no fingerprint; its page is fingerprinted by its rows. Either way the pages are
+    those a run from scratch draws."""
+    ws = copy(weekly, tmp_path / "a")
+    run_step("dashboard", ws.root)   # the copy's pages print its own path: all new once
+    html = mtimes(ws.dashboard_dir, "*.html")
+    edited, broken = ws.account_names()[1], ws.account_names()[2]
+    posts_table = (ws.dashboard_dir / f"{edited}.html").read_text().split('id="posts"')[1]
+    folder, other = matched_folder(ws, edited)
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": other}))
+    next(p for p in ws.account_dir(broken).glob("output/*/meta.json")).write_text("{not json")
+    assert run_step("backfill", ws.root, check=False).returncode == 1   # the broken folder's problem
+    with contextlib.closing(sqlite3.connect(ws.db_path)) as conn:
+        assert conn.execute("SELECT fingerprint FROM backfill_runs WHERE account_name = ?", [broken]).fetchone() \
+            == (None,)
+    result = run_step("dashboard", ws.root)
+    assert "wrote 2 account page(s) in" in result.stdout, result.stdout   # all.html shows no format
+    changed = {name for name, t in mtimes(ws.dashboard_dir, "*.html").items() if t != html[name]}
+    assert changed == {f"{edited}.html", f"{broken}.html"}
+    assert (ws.dashboard_dir / f"{edited}.html").read_text().split('id="posts"')[1] != posts_table
+    # the broken account's page is now fingerprinted by its rows, which did not change
+    assert "wrote 0 account page(s)" in run_step("dashboard", ws.root).stdout
+    scratch = copy(ws, tmp_path / "b")
+    scratch.dashboard_manifest_path.unlink()
+    run_step("dashboard", scratch.root)
+    assert_same(pages(ws), pages(scratch))
+
+
 def test_a_config_change_invalidates_that_account_only(weekly, tmp_path):
     ws = copy(weekly, tmp_path / "a")
     account = ws.account_names()[0]
@@ -227,7 +273,8 @@ def test_a_code_or_schema_change_invalidates_every_phase_one(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("edit", ["scripts/outputs/templates/dashboard.html.j2", "sql/queries/post_list.sql",
-                                  "scripts/outputs/charts.py", "scripts/analysis/headlines.py"])
+                                  "sql/views/v_post_performance.sql", "scripts/outputs/charts.py",
+                                  "scripts/analysis/headlines.py"])
 def test_an_output_code_or_query_change_redraws_every_page(tmp_path, monkeypatch, edit):
     for folder in ("scripts", "sql"):
         shutil.copytree(PROJECT_DIR / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))

@@ -14,9 +14,10 @@ all.html is written last: it is the Make target, so it only appears once every p
 
 A page whose inputs did not change since it was built is left as it is (docs/outputs.md): every page's
 inputs (its insights, the pending proposals it shows and the findings they cite, its history of earlier
-runs, its rows of every query, the list of accounts, its account's newest scrape (all.html: the newest
-of all), the output code and SQL) are fingerprinted into data/cache/dashboard/manifest.json when it
-is written. Only the clock ("page built") is no input: an unchanged page keeps the time it was built.
+runs, its account's state in the database (all.html: the rows of its queries), the list of accounts,
+its account's newest scrape (all.html: the newest of all), the output code and SQL) are fingerprinted
+into data/cache/dashboard/manifest.json when it is written. Only the clock ("page built") is no input:
+an unchanged page keeps the time it was built.
 
 The post numbers come from the canned queries of sql/queries/ (the same SQL as `make report` and
 Datasette), each run once for all accounts and read account by account.
@@ -27,6 +28,7 @@ import hashlib
 import json
 import os
 import platform
+import sqlite3
 from collections import defaultdict
 from importlib import metadata
 from html import escape
@@ -56,7 +58,6 @@ TEMPLATE = jinja2.Environment(
 ).get_template("dashboard.html.j2")
 ACCOUNT_QUERIES = ("account_overview", "engagement_trend", "pillar_heatmap", "save_vs_share_posts", "post_list")
 ALL_QUERIES = ("account_overview", "follower_trend")   # small: a few rows an account, held for all.html
-STREAMED = tuple(name for name in ACCOUNT_QUERIES if name not in ALL_QUERIES)
 POST_COLUMNS = ("published", "platform", "text", "format", "content_pillar", "hook_style", "slides", "views_d7",
                 "likes_d7", "engagement_pct_d7", "views", "likes", "saves", "shares", "age_days", "post_url")
 SUMMARY_COLUMNS = ("platform", "posts", "views_from", "avg_views", "engagement_pct", "total_views", "best_views",
@@ -119,6 +120,43 @@ class AccountRows:
             rows.append(dict(zip(self.columns, self.next)))
             self.next = next(self.cursor, None)
         return rows
+
+
+class LazyStreams:
+    """The streamed queries, each run (once, for every account) only when a page first needs its rows:
+    a run that redraws one page passes over the rows of the accounts before it and no further."""
+
+    def __init__(self, db):
+        self.db, self.open = db, {}
+
+    def take(self, name: str, account: str) -> list[dict]:
+        if name not in self.open:
+            self.open[name] = AccountRows(*stream_query(self.db, name))
+        return self.open[name].take(account)
+
+
+# The rows an account page shows are written only by load, one raw file per transaction, each
+# recorded in raw_files (its size, modification time and the time it was loaded); by load's redo of
+# local times for a new timezone (account_timezones); and by backfill, whose fingerprint stands for
+# everything it reads (backfill_runs). So these rows stand for the account's rows in every query,
+# and a page is fingerprinted by them instead of by running its queries for every account.
+STATE_SQL = {
+    "raw_files": "SELECT account_name, path, size, mtime_ns, scraped_at, loaded_at FROM raw_files "
+                 "ORDER BY account_name, path",
+    "backfill": "SELECT account_name, fingerprint FROM backfill_runs",
+    "timezone": "SELECT account_name, timezone FROM account_timezones",
+}
+
+
+def account_states(db) -> dict[str, str | None]:
+    """account -> a hash of its state in the database, or None where backfill's last run had problems
+    (it keeps no fingerprint then): that account's page is fingerprinted by its rows."""
+    parts: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for kind, sql in STATE_SQL.items():
+        for account, *row in db.execute(sql):
+            parts[account][kind].append(row)
+    return {account: None if any(fp is None for fp, in state["backfill"]) else fingerprint(state)
+            for account, state in parts.items()}
 
 
 def rows_by_account(db, names: tuple[str, ...]) -> dict[str, dict[str, list[dict]]]:
@@ -311,19 +349,25 @@ def all_html(data: dict, cross_insights: dict | None, cited: dict[str, dict[str,
                   summary=table_html(summary, ("account_name",) + SUMMARY_COLUMNS, "summary"), posts=None, **common)
 
 
+def page_rows(account: str, held: dict[str, list[dict]], streams: LazyStreams) -> dict[str, list[dict]]:
+    """An account page's rows of every query: those held for all.html, the others streamed."""
+    return {name: held[name] if name in held else streams.take(name, account) for name in ACCOUNT_QUERIES}
+
+
 # --- what each page is built from ----------------------------------------------------------
 # The code that shapes a page: the output stage and every stage before it (as Make's
 # DASHBOARD_SOURCES), its templates and queries, and the libraries that draw it.
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2     # 2: account pages fingerprinted by the account's state (account_states)
 LIBRARIES = ("vl-convert-python", "altair", "jinja2", "markupsafe")
+# all of sql/: the views and tables shape the rows a page shows, which its fingerprint no longer holds
 CODE_GLOBS = ("scripts/dashboard.py", "scripts/core/*.py", "scripts/sources/*.py", "scripts/store/*.py",
               "scripts/analysis/*.py", "scripts/proposals/*.py", "scripts/outputs/*.py", "scripts/outputs/templates/*",
-              "sql/queries/*.sql")
+              "sql/*/*.sql")
 
 
 def code_fingerprint() -> str:
     digest = hashlib.sha256(f"dashboard manifest {MANIFEST_VERSION}".encode())
-    digest.update(f"python {platform.python_version()}".encode())
+    digest.update(f"python {platform.python_version()} sqlite {sqlite3.sqlite_version}".encode())
     for library in LIBRARIES:
         digest.update(f" {library} {metadata.version(library)}".encode())
     hash_files(digest, PROJECT_DIR, {p for pattern in CODE_GLOBS for p in PROJECT_DIR.glob(pattern) if p.is_file()})
@@ -418,7 +462,8 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
     # there (and a page whose account's scrapes stopped shows it); all.html the newest of all
     through = dict(db.execute("SELECT account_name, max(scraped_at) FROM raw_files GROUP BY 1")) if db else {}
     data = rows_by_account(db, ALL_QUERIES) if has_data else None
-    streams = {name: AccountRows(*stream_query(db, name)) for name in STREAMED} if has_data else {}
+    streams = LazyStreams(db)
+    states = account_states(db) if has_data else {}
     recs = pending_recs(ws, None, problems)
     cited_ids = {(r.data.get("evidence") or {}).get("finding") for r in recs}
     cross_insights = read_insights_file(ws.all_insights_path, problems)
@@ -434,11 +479,12 @@ def build_dashboards(ws: Workspace, quiet: bool = False) -> Problems:
             theirs = [r for r in recs if account in r.patches]   # its own files and the cross-account ones
             evidence = {(r.data.get("evidence") or {}).get("finding") for r in theirs}
             own = {"data_through": local_day(through[account]) if through.get(account) else common["data_through"]}
-            rows = {name: data[name].get(account, []) if name in ALL_QUERIES else streams[name].take(account)
-                    for name in ACCOUNT_QUERIES}
+            held = {name: data[name].get(account, []) for name in ACCOUNT_QUERIES if name in ALL_QUERIES}
+            rows = None if states.get(account) else page_rows(account, held, streams)
             inputs = fingerprint(shared, own, account, insights, rec_inputs(theirs),
-                                 [f for f in cross if f["id"] in evidence], runs, rows)
+                                 [f for f in cross if f["id"] in evidence], runs, held, states.get(account) or rows)
             if not pages.up_to_date(f"{account}.html", inputs):
+                rows = rows or page_rows(account, held, streams)
                 bundle = bundle or vega_bundle()
                 pages.write(f"{account}.html", inputs, account_html(account, rows, insights, theirs, cross, runs,
                                                                     {**common, **own, "bundle": bundle}))
