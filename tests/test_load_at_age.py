@@ -126,6 +126,10 @@ def test_a_database_with_the_old_snapshot_index_gives_the_same_latest_snapshots(
         assert conn.execute("SELECT count(*) FROM metrics_snapshots WHERE raw_file = ?",
                             [str(files[-1].relative_to(ws.root))]).fetchone()[0] > 0
     assert_latest_is_the_designs(ws.db_path)
+    with contextlib.closing(sqlite3.connect(ws.db_path)) as conn:  # a row edited by hand: the design's rule
+        conn.execute("UPDATE posts SET last_seen_at = NULL WHERE id = 1")
+        conn.commit()
+    assert_latest_is_the_designs(ws.db_path)
 
 
 def test_a_file_loaded_again_changes_no_at_age_row(tmp_path):
