@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from scripts.core.config import AccountConfig
-from scripts.core.schemas import INSIGHTS_VALIDATOR
+from scripts.core.schemas import INSIGHTS_VALIDATOR, Checker, schema_problem
 from scripts.proposals.generator_context import _CONTEXT_VALIDATOR
 from scripts.proposals.recfiles import _rec_validator, default_context
 from scripts.store.load import _checker, _envelope_problem
@@ -89,3 +89,15 @@ def test_no_compiled_check_accepts_what_jsonschema_refuses(checker, base):
 def test_a_schema_with_a_keyword_draft_7_does_not_know_is_checked_by_jsonschema_alone():
     # recommendation.schema.json uses prefixItems, which a Draft 7 compiler would ignore
     assert _rec_validator._fast is None and not _rec_validator.passes_fast({})
+
+
+def test_a_ref_beside_other_rules_is_checked_by_jsonschema_alone():
+    """Draft 7 ignores what stands beside a $ref (fastjsonschema accepts "y" here); 2020-12 does not."""
+    schema = {"$defs": {"name": {"type": "string"}},
+              "properties": {"a": {"$ref": "#/$defs/name", "enum": ["x"]}}}
+    checker = Checker(schema)
+    assert checker._fast is None
+    assert schema_problem(checker, {"a": "y"}) == "a: 'y' is not one of ['x']"
+    assert schema_problem(checker, {"a": "x"}) is None
+    # only notes beside it: the compiled check is used
+    assert Checker({"$defs": {"n": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/n", "title": "A"}}})._fast
