@@ -99,7 +99,6 @@ def schema_problem(checker: Checker, instance, limit: int = 160, pointer: bool =
     return f"{where}: {error.message[:limit]}"
 
 
-
 def inlined(schema: dict) -> dict:
     """The schema with each local "$ref": "#/$defs/<name>" written in place of the reference (where
     it stands alone and is not recursive): the same rules, checked without resolving a reference at

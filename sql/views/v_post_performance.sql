@@ -3,7 +3,8 @@
 -- keeps last_seen_at the latest of their scrape times (tests/test_load_at_age.py checks this against
 -- the design's MAX(scraped_at) subquery). A lookup in the snapshots' (scraped_at, post_id) index,
 -- where the subquery would scan the snapshots once per post; it is kept for a post whose
--- last_seen_at is unknown (a row edited by hand).
+-- last_seen_at is unknown (a row edited by hand). CROSS JOIN keeps posts the outer loop: left to
+-- choose, SQLite scans the million snapshots and looks each one's post up.
 SELECT
     p.id, p.account_name, p.platform, p.post_id, p.post_url, p.topic, p.format,
     p.hook_text, p.hook_score, p.hook_style, p.cta, p.slide_count, p.media_slide_count,
