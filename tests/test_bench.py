@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from scripts.dev.bench import LIMITS, ensure_world, growth, world_params
+from scripts.dev.bench import LIMITS, ensure_world, growth, targets, world_params
 from scripts.core.files import write_json_atomic
 from scripts.core.workspace import PROJECT_DIR
 
@@ -56,6 +56,22 @@ def test_growth_is_the_log_log_slope():
     assert fitted["load"]["time_k"] == pytest.approx(1.0) and fitted["load"]["memory_k"] == pytest.approx(0.0)
     assert growth([scale(10, 1.0, 100), scale(100, 100.0, 1000)])["load"] == {"time_k": 2.0, "memory_k": 1.0}
     assert growth([scale(10, 1.0, 100)]) == {}
+
+
+def test_analyzes_limit_is_checked_on_the_50_account_world_when_there_is_one():
+    """BENCH_SCALE=large adds 100 accounts; analyze's 10 s is stated for 50 (and load's ratio is
+    still the largest world's)."""
+    def scale(accounts, analyze, load):
+        runs = [("bare_load", load), ("load", load), ("analyze", analyze)]
+        return {"accounts": accounts, "noop_weekly_did_work": None,
+                "runs": [{"name": n, "seconds": t, "max_rss_mb": 100, "exit_code": 0} for n, t in runs]}
+    result = {"compressed": {"ratio": 10, "runs": []}, "growth": {}}
+    result["compressed"]["runs"] = [{"name": "load_gz", "seconds": 1, "max_rss_mb": 1, "exit_code": 0}]
+    checks = {t.name: t.value for t in targets({**result, "scales": [scale(10, 2, 1), scale(50, 6, 2),
+                                                                      scale(100, 11, 4)]}, LIMITS)}
+    assert checks["analyze, 50 accounts"] == 6
+    checks = {t.name: t.value for t in targets({**result, "scales": [scale(10, 2, 1), scale(25, 4, 2)]}, LIMITS)}
+    assert checks["analyze, 25 accounts"] == 4
 
 
 def test_a_world_with_the_same_parameters_is_reused(tmp_path):

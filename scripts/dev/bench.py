@@ -39,7 +39,6 @@ STEPS_AFTER_LOAD = ("backfill", "analyze", "recommend", "dashboard")
 # a `make weekly` that did work echoes one of these recipe lines
 STEP_LINE = re.compile(r"-m scripts\.(load|backfill|analyze|recommend|dashboard)\b")
 MB = 1024 * 1024
-# the issue's targets: load keeps half the bare loader's pace; analyze, a no-op weekly and memory stay small
 # the targets (issue 18): load at least the bare loader's pace, from .json.gz no slower than from
 # .json (a tenth of noise allowed) and at least 5x smaller; analyze, a no-op weekly and memory stay
 # small; time grows at most as accounts^1.1 for load, analyze and dashboard, and memory stays flat
@@ -47,6 +46,8 @@ MB = 1024 * 1024
 LIMITS = {"load_ratio": 1.0, "gz_load_slowdown": 1.1, "compression": 5.0, "analyze_seconds": 10.0,
           "noop_weekly_seconds": 1.0, "incremental_weekly_ratio": 0.2, "peak_memory_mb": 1024.0,
           "time_k": 1.1, "memory_k": 0.25}
+# the scale analyze's time limit is stated for (issue 18's table); checked at the largest scale without it
+ANALYZE_TARGET_ACCOUNTS = 50
 # the steps fitted on the curve, and those whose growth has a target
 CURVE_STEPS = ("bare_load", "load", "backfill", "analyze", "recommend", "dashboard")
 GROWTH_TARGETS = ("load", "analyze", "dashboard")
@@ -330,8 +331,10 @@ def step_seconds(scale: dict, name: str) -> float | None:
 
 
 def targets(result: dict, limits: dict) -> list[Target]:
-    """The targets, on the largest world (the issue's 50 accounts by default) and over the curve."""
+    """The targets, on the largest world (the issue's 50 accounts by default) and over the curve;
+    analyze's time on the 50-account world where there is one (BENCH_SCALE=large adds 100)."""
     top = result["scales"][-1]
+    stated = next((s for s in result["scales"] if s["accounts"] == ANALYZE_TARGET_ACCOUNTS), top)
     load, bare = step_seconds(top, "load"), step_seconds(top, "bare_load")
     ratio = bare / load if load and bare else None
     noop = step_seconds(top, "noop_weekly") if not top["noop_weekly_did_work"] else None
@@ -344,7 +347,8 @@ def targets(result: dict, limits: dict) -> list[Target]:
                limits["gz_load_slowdown"], "x"),
         Target("raw files, .json / .json.gz (size)", result["compressed"]["ratio"], limits["compression"], "x",
                at_least=True),
-        Target(f"analyze, {top['accounts']} accounts", step_seconds(top, "analyze"), limits["analyze_seconds"], "s"),
+        Target(f"analyze, {stated['accounts']} accounts", step_seconds(stated, "analyze"), limits["analyze_seconds"],
+               "s"),
         Target("make weekly, nothing new", noop, limits["noop_weekly_seconds"], "s"),
         Target("make weekly after one account's new scrape / full weekly (time)", incremental_ratio(top),
                limits["incremental_weekly_ratio"], "x"),
