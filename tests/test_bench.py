@@ -59,8 +59,8 @@ def test_growth_is_the_log_log_slope():
 
 
 def test_analyzes_limit_is_checked_on_the_50_account_world_when_there_is_one():
-    """BENCH_SCALE=large adds 100 accounts; analyze's 10 s is stated for 50 (and load's ratio is
-    still the largest world's)."""
+    """BENCH_SCALE=large adds 100 accounts; analyze's 10 s is stated for 50. Without a 50-account
+    world, the largest one is checked."""
     def scale(accounts, analyze, load):
         runs = [("bare_load", load), ("load", load), ("analyze", analyze)]
         return {"accounts": accounts, "noop_weekly_did_work": None,
