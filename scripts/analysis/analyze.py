@@ -275,6 +275,12 @@ class PhaseOne:
         return cls(estimates, data.platforms, hook_score_posts(models), key, None if stored else result)
 
 
+def read_and_model(db, account: str) -> tuple:
+    """Phase one from the database: (data, models, estimates)."""
+    data = read_account(db, account)
+    return (data, *model_account(data))
+
+
 def _read_and_model(db, ws: Workspace, account: str) -> tuple[tuple, str, bool]:
     """(data, models, estimates) from the cache, else read and modelled; its key; whether cached.
     The fingerprint and the data are read in one read transaction, so the key stands for the data."""
@@ -283,8 +289,7 @@ def _read_and_model(db, ws: Workspace, account: str) -> tuple[tuple, str, bool]:
     cached = read_cache(ws.analyze_cache_path(account), key, account)
     if cached is not None:
         return cached, key, True
-    data = read_account(db, account)
-    return (data, *model_account(data)), key, False
+    return read_and_model(db, account), key, False
 
 
 def _model_one(account: str) -> tuple[str, PhaseOne | str, bool]:
@@ -314,10 +319,9 @@ def _phase_one_again(ws: Workspace, account: str, one: PhaseOne) -> tuple:
         return cached
     db = open_db(_work["db_path"], schema=False)
     try:
-        data = read_account(db, account)
+        return read_and_model(db, account)
     finally:
         db.conn.close()
-    return (data, *model_account(data))
 
 
 def _analyze_one(account: str) -> tuple[str, dict | str, bool]:

@@ -135,6 +135,11 @@ class LazyStreams:
         return self.open[name].take(account)
 
 
+def page_rows(account: str, held: dict[str, list[dict]], streams: LazyStreams) -> dict[str, list[dict]]:
+    """An account page's rows of every query: those held for all.html, the others streamed."""
+    return {name: held[name] if name in held else streams.take(name, account) for name in ACCOUNT_QUERIES}
+
+
 # The rows an account page shows are written only by load, one raw file per transaction, each
 # recorded in raw_files (its size, modification time and the time it was loaded); by load's redo of
 # local times for a new timezone (account_timezones); and by backfill, whose fingerprint stands for
@@ -347,11 +352,6 @@ def all_html(data: dict, cross_insights: dict | None, cited: dict[str, dict[str,
                   changes=None, changed_since=None, followups=None, dimensions=[], numbers=[],
                   cross=cross_view, followers=followers or [page.chart("followers", "Follower growth", None)],
                   summary=table_html(summary, ("account_name",) + SUMMARY_COLUMNS, "summary"), posts=None, **common)
-
-
-def page_rows(account: str, held: dict[str, list[dict]], streams: LazyStreams) -> dict[str, list[dict]]:
-    """An account page's rows of every query: those held for all.html, the others streamed."""
-    return {name: held[name] if name in held else streams.take(name, account) for name in ACCOUNT_QUERIES}
 
 
 # --- what each page is built from ----------------------------------------------------------
